@@ -1,0 +1,1 @@
+"""khabar's core: settings, the article model, parsing, Persian text and message cards."""

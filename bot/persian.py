@@ -1,0 +1,241 @@
+"""Persian text: the display form every text field holds, and the search-key form.
+
+Display normalization runs in three stages:
+
+1. character clean-up (letters folded, presentation forms decomposed, tatweel, bidi controls
+   and odd spaces removed);
+2. masking: URLs, e-mail addresses and Latin runs are swapped for private-use placeholders,
+   so nothing after this point can touch them;
+3. the word-level steps in ``_STEPS`` on the masked text (numbers, punctuation, half-spaces),
+   then the placeholders are restored.
+
+Every step is idempotent, so normalizing display text again changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+
+ZWNJ = "\u200c"
+
+PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
+_ARABIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
+_ASCII_DIGITS = "0123456789"
+
+# Letters of the Arabic script as Persian uses them, with the combining marks that may sit on
+# them; a ZWNJ is meaningful only between two of these.
+_LETTER = "\u0620-\u063f\u0641-\u065f\u066e-\u06d3\u06d5\u06ee\u06ef\u06fa-\u06fc\u06ff\u0670"
+_DIGIT = "0-9\u0660-\u0669\u06f0-\u06f9"
+
+# Masked spans are swapped for characters of the supplementary private use plane, which
+# clean-up removes from the input first, so a placeholder can never be mistaken for text.
+_PLACEHOLDER_START = 0xF0000
+_PLACEHOLDER_RANGE = "\U000f0000-\U000ffffd"
+_PRIVATE_USE = "\ue000-\uf8ff\U000f0000-\U0010fffd"
+# A span is at least one character followed by one that ends it, so text up to twice the
+# number of placeholders always fits; longer text is normalized in pieces.
+_MAX_PIECE = 100_000
+
+_SPACES = "\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\t\v\f"
+# Bidi embeddings, isolates and marks, BOM, soft hyphen, word joiner: invisible and, in
+# Persian news text, always stray.
+_INVISIBLE = "\u061c\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff\u00ad"
+
+
+def _letter_table() -> dict[int, str | None]:
+    table: dict[int, str | None] = {
+        ord("ي"): "ی",
+        ord("ى"): "ی",
+        ord("ې"): "ی",
+        ord("ۍ"): "ی",
+        ord("ك"): "ک",
+        ord("ڪ"): "ک",
+        ord("ە"): "ه",
+        ord("ھ"): "ه",
+        ord("ہ"): "ه",
+        ord("ة"): "ه",
+        ord("\u0640"): None,  # tatweel
+    }
+    # Presentation forms (old fonts, PDF copies) decompose to the base letters.
+    for block in (range(0xFB50, 0xFE00), range(0xFE70, 0xFF00)):
+        for code in block:
+            char = chr(code)
+            folded = unicodedata.normalize("NFKC", char)
+            if folded != char:
+                table[code] = folded.translate(table) if len(folded) > 1 else table.get(
+                    ord(folded), folded
+                )
+    return table
+
+
+_LETTERS = _letter_table()
+_TO_PERSIAN_DIGITS = str.maketrans(_ASCII_DIGITS + _ARABIC_DIGITS, PERSIAN_DIGITS * 2)
+_TO_ASCII_DIGITS = str.maketrans(PERSIAN_DIGITS + _ARABIC_DIGITS, _ASCII_DIGITS * 2)
+
+_SPACE_RUN = re.compile(f"[{_SPACES}]")
+_INVISIBLE_RUN = re.compile(f"[{_INVISIBLE}{_PRIVATE_USE}]+")
+_ZWSP_IN_WORD = re.compile(f"(?<=[{_LETTER}])\u200b+(?=[{_LETTER}])")
+_ZWSP = re.compile("\u200b+")
+
+
+def to_persian_digits(text: str) -> str:
+    """ASCII and Arabic-Indic digits to Persian digits (no masking: for numbers only)."""
+    return text.translate(_TO_PERSIAN_DIGITS)
+
+
+def to_ascii_digits(text: str) -> str:
+    """Persian and Arabic-Indic digits to ASCII digits."""
+    return text.translate(_TO_ASCII_DIGITS)
+
+
+def _clean_characters(text: str) -> str:
+    text = text.translate(_LETTERS)
+    # A zero-width space inside a Persian word is a half-space typed with the wrong key.
+    text = _ZWSP_IN_WORD.sub(ZWNJ, text)
+    text = _ZWSP.sub("", text)
+    text = _INVISIBLE_RUN.sub("", text)
+    return _SPACE_RUN.sub(" ", text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Masking: spans that must come out exactly as they went in.
+
+_URL = r"(?:[a-zA-Z][a-zA-Z0-9+.-]*://|www\.)[^\s<>\"«»]*[^\s<>\"«».,،؛:;!?؟)\]'}]"
+_BARE_URL = (
+    r"(?<![\w@.-])(?:[a-zA-Z0-9-]+\.)+[a-zA-Z]{2,24}"
+    r"(?:/[^\s<>\"«»]*[^\s<>\"«».,،؛:;!?؟)\]'}]|/)?(?![\w@-])"
+)
+_EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+# A run of ASCII words that starts with a Latin letter: "PM2.5", "COVID-19", "Windows 11 Pro".
+_LATIN_RUN = r"[A-Za-z][!-~]*(?: +[!-~]*[A-Za-z0-9][!-~]*)*"
+_MASKED = re.compile(f"{_URL}|{_EMAIL}|{_BARE_URL}|{_LATIN_RUN}")
+_PLACEHOLDER = re.compile(f"[{_PLACEHOLDER_RANGE}]")
+_TRAILING_PUNCT = ".,:;!?)]'\""
+
+
+def _mask(text: str) -> tuple[str, list[str]]:
+    spans: list[str] = []
+
+    def hide(match: re.Match[str]) -> str:
+        span = match.group()
+        # ASCII punctuation that ends a sentence stays outside, so Persian spacing rules see it.
+        core = span.rstrip(_TRAILING_PUNCT) or span
+        spans.append(core)
+        return chr(_PLACEHOLDER_START + len(spans) - 1) + span[len(core) :]
+
+    return _MASKED.sub(hide, text), spans
+
+
+def _unmask(text: str, spans: list[str]) -> str:
+    if not spans:
+        return text
+    return _PLACEHOLDER.sub(lambda m: spans[ord(m.group()) - _PLACEHOLDER_START], text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Word-level steps (run on masked text).
+
+_NUMBER = f"[{_DIGIT}]+(?:[.,٫٬/][{_DIGIT}]+)*"
+_ORDINAL_SUFFIX = "(?:امین|مین|ام|م)(?![" + _LETTER + "])"
+_WORD_THEN_NUMBER = re.compile(f"(?<=[{_LETTER}])(?=[{_DIGIT}])")
+_NUMBER_THEN_WORD = re.compile(f"(?<=[{_DIGIT}])(?=[{_LETTER}])(?!{_ORDINAL_SUFFIX})")
+_DECIMAL_POINT = re.compile(f"(?<=[{_DIGIT}])[.٫](?=[{_DIGIT}])")
+_THOUSANDS = re.compile(f"(?<![{_DIGIT}.,٫٬])[{_DIGIT}]{{1,3}}(?:[,٬][{_DIGIT}]{{3}})+(?![{_DIGIT}]|[.,٫٬][{_DIGIT}])")
+_PERCENT = re.compile(f"(?<=[{_DIGIT}]) ?[%٪]")
+
+
+def _fix_numbers(text: str) -> str:
+    """Numbers in Persian form, set apart from the words they were glued to."""
+    text = _WORD_THEN_NUMBER.sub(" ", text)
+    text = _NUMBER_THEN_WORD.sub(" ", text)
+    text = _THOUSANDS.sub(lambda m: m.group().replace(",", "٬"), text)
+    text = _DECIMAL_POINT.sub("٫", text)
+    text = _PERCENT.sub("٪", text)
+    return text.translate(_TO_PERSIAN_DIGITS)
+
+
+_LATIN_TO_PERSIAN_PUNCT = {",": "،", ";": "؛", "?": "؟"}
+_PERSIANIZE_PUNCT = re.compile(f"(?<=[{_LETTER}])[,;?](?=\\s|$|[{_LETTER}])")
+_SPACE_BEFORE_PUNCT = re.compile(r" +(?=[،؛؟!.:»)\],;?])")
+_SPACE_AFTER_OPENING = re.compile(r"(?<=[«(\[]) +")
+_MISSING_SPACE_AFTER = re.compile(f"(?<=[،؛؟!:])(?=[{_LETTER}«])")
+
+
+def _fix_punctuation(text: str) -> str:
+    """Persian punctuation marks, and the spacing a Persian typesetter gives them."""
+    text = _SPACE_BEFORE_PUNCT.sub("", text)
+    text = _PERSIANIZE_PUNCT.sub(lambda m: _LATIN_TO_PERSIAN_PUNCT[m.group()], text)
+    text = _SPACE_AFTER_OPENING.sub("", text)
+    return _MISSING_SPACE_AFTER.sub(" ", text)
+
+
+_STRAY_ZWNJ = re.compile(f"{ZWNJ}+(?![{_LETTER}])|(?<![{_LETTER}]){ZWNJ}+")
+_REPEATED_ZWNJ = re.compile(f"{ZWNJ}{{2,}}")
+
+
+def _fix_half_spaces(text: str) -> str:
+    """One ZWNJ at most, and only between two letters; elsewhere it is noise."""
+    text = _REPEATED_ZWNJ.sub(ZWNJ, text)
+    return _STRAY_ZWNJ.sub("", text)
+
+
+_STEPS: tuple[Callable[[str], str], ...] = (_fix_numbers, _fix_punctuation, _fix_half_spaces)
+"""Word-level steps, in order. They see masked text: URLs and Latin runs are out of reach."""
+
+_SPACE_RUNS = re.compile(r" {2,}")
+_SPACE_AROUND_NEWLINE = re.compile(r" *\n *")
+
+
+def normalize(text: str) -> str:
+    """The display form: what a Persian reader should see. Idempotent."""
+    if len(text) > _MAX_PIECE:
+        cut = max(text.rfind("\n", 0, _MAX_PIECE), text.rfind(" ", 0, _MAX_PIECE), _MAX_PIECE // 2)
+        separator = "\n" if text[cut] == "\n" else " "
+        head, tail = normalize(text[:cut]), normalize(text[cut:])
+        return f"{head}{separator}{tail}" if head and tail else head or tail
+    text = _clean_characters(text)
+    text, spans = _mask(text)
+    for step in _STEPS:
+        text = step(text)
+    text = _SPACE_RUNS.sub(" ", text)
+    text = _SPACE_AROUND_NEWLINE.sub("\n", text).strip()
+    return _unmask(text, spans)
+
+
+# ---------------------------------------------------------------------------------------------
+# Search keys.
+
+_SEARCH_FOLD = str.maketrans(
+    {
+        "أ": "ا",
+        "إ": "ا",
+        "ٱ": "ا",
+        "آ": "ا",
+        "ؤ": "و",
+        "ئ": "ی",
+        "ۀ": "ه",
+        "٫": ".",
+        "٬": None,
+        ZWNJ: None,
+        "\u200d": None,
+    }
+)
+_DIACRITICS = re.compile("[\u064b-\u065f\u0670\u06d6-\u06ed]")
+_NON_WORD = re.compile(r"[^\w.]+|(?<!\d)\.|\.(?!\d)")
+_DIGIT_GROUPING = re.compile(r"(?<=\d)[,٬](?=\d{3}(?!\d))")
+
+
+def search_key(text: str) -> str:
+    """The form text is matched in: folded letters, no diacritics, ASCII digits, no ZWNJ.
+
+    Glued and half-spaced spellings («کلانشهر», «کلان‌شهر») give the same key; words are
+    separated by single spaces, punctuation dropped, Latin lower-cased.
+    """
+    text = _clean_characters(text)
+    text = _DIACRITICS.sub("", unicodedata.normalize("NFC", text))
+    text = _DIGIT_GROUPING.sub("", text)
+    text = text.translate(_SEARCH_FOLD).translate(_TO_ASCII_DIGITS).casefold()
+    text = _NUMBER_THEN_WORD.sub(" ", _WORD_THEN_NUMBER.sub(" ", text))
+    return " ".join(_NON_WORD.sub(" ", text).split())

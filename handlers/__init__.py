@@ -1,0 +1,1 @@
+"""Telegram update handlers, one module per audience, and the Persian UI texts."""

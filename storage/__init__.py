@@ -1,0 +1,1 @@
+"""Everything that touches Redis: keys, articles, search, short links, subscribers, queues."""
