@@ -137,6 +137,16 @@ def _unmask(text: str, spans: list[str]) -> str:
 # ---------------------------------------------------------------------------------------------
 # Word-level steps (run on masked text).
 
+_STRAY_ZWNJ = re.compile(f"{ZWNJ}+(?![{_LETTER}])|(?<![{_LETTER}]){ZWNJ}+")
+_REPEATED_ZWNJ = re.compile(f"{ZWNJ}{{2,}}")
+
+
+def _fix_half_spaces(text: str) -> str:
+    """One ZWNJ at most, and only between two letters; elsewhere it is noise."""
+    text = _REPEATED_ZWNJ.sub(ZWNJ, text)
+    return _STRAY_ZWNJ.sub("", text)
+
+
 _NUMBER = f"[{_DIGIT}]+(?:[.,٫٬/][{_DIGIT}]+)*"
 _ORDINAL_SUFFIX = "(?:امین|مین|ام|م)(?![" + _LETTER + "])"
 _WORD_THEN_NUMBER = re.compile(f"(?<=[{_LETTER}])(?=[{_DIGIT}])")
@@ -171,17 +181,7 @@ def _fix_punctuation(text: str) -> str:
     return _MISSING_SPACE_AFTER.sub(" ", text)
 
 
-_STRAY_ZWNJ = re.compile(f"{ZWNJ}+(?![{_LETTER}])|(?<![{_LETTER}]){ZWNJ}+")
-_REPEATED_ZWNJ = re.compile(f"{ZWNJ}{{2,}}")
-
-
-def _fix_half_spaces(text: str) -> str:
-    """One ZWNJ at most, and only between two letters; elsewhere it is noise."""
-    text = _REPEATED_ZWNJ.sub(ZWNJ, text)
-    return _STRAY_ZWNJ.sub("", text)
-
-
-_STEPS: tuple[Callable[[str], str], ...] = (_fix_numbers, _fix_punctuation, _fix_half_spaces)
+_STEPS: tuple[Callable[[str], str], ...] = (_fix_half_spaces, _fix_numbers, _fix_punctuation)
 """Word-level steps, in order. They see masked text: URLs and Latin runs are out of reach."""
 
 _SPACE_RUNS = re.compile(r" {2,}")

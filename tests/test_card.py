@@ -1,0 +1,232 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from bot.article import TEHRAN, Article, KeyPoint, Quote
+from bot.card import MAX_MESSAGES, payloads, render
+from bot.parse import parse_file
+from tests.conftest import ARTICLES, FIXTURES
+from tests.telegram_html import check_message
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def visible(article: Article) -> str:
+    return "\n".join(check_message(p).text for p in payloads(article))
+
+
+@pytest.mark.parametrize("path", ARTICLES, ids=[p.stem for p in ARTICLES])
+def test_fixture_cards_match_the_golden_cards(path: Path) -> None:
+    expected = (GOLDEN / f"{path.stem}.card.html").read_text(encoding="utf-8")
+    messages = render(parse_file(path))
+    assert "\n\n=====\n\n".join(m.html for m in messages) + "\n" == expected
+    for message in messages:
+        assert check_message(message.payload()).text == message.text
+
+
+def test_a_fixture_card_reads_in_order_with_date_code_and_short_link() -> None:
+    text = visible(parse_file(FIXTURES / "articles" / "hamshahri-265240.txt"))
+    order = [
+        "گسترش همکاری کلانشهرهای ایران و چین",
+        "شهردار تهران، دوشنبه شب",
+        "🔹 محل دیدار: سفارت جمهوری اسلامی ایران",
+        "سازمان شهرهای متحد",
+        "💬 علیرضا زاکانی، شهردار تهران:",
+        "💬 رحمانی فضلی، سفیر ایران:",
+        "📅 پنج\u200cشنبه ۲۴ مهر ۱۴۰۴ · کد ۲۶۵۲۴۰",
+        "🔗 newspaper.hamshahrionline.ir/7L98A",
+    ]
+    positions = [text.index(part) for part in order]
+    assert positions == sorted(positions)
+    assert "ادامه مطلب" not in text, "nothing was cut, so no «read more» link"
+
+
+def test_cards_disable_link_previews_and_use_html() -> None:
+    [payload] = payloads(Article(id="1", title="عنوان", lead="متن"))
+    assert payload == {
+        "text": "<b>عنوان</b>\n\nمتن\n\nکد ۱",
+        "parse_mode": "HTML",
+        "link_preview_options": {"is_disabled": True},
+    }
+
+
+def test_article_text_is_escaped_intact_and_harmless() -> None:
+    nasty = '<script>alert("x")</script> & <b>نه</b> &amp;'
+    article = Article(
+        id="1",
+        title=nasty,
+        lead=nasty,
+        key_points=[KeyPoint(label=nasty, text=nasty)],
+        quotes=[Quote(speaker=nasty, role=nasty, text=nasty, heading=nasty)],
+        tags=[nasty],
+    )
+    [payload] = payloads(article)
+    assert "<script>" not in payload["text"]
+    shown = check_message(payload).text
+    # title, lead, label, key point, heading, speaker, role, quote
+    assert shown.count('<script>alert("x")</script> & <b>نه</b> &amp;') == 8
+
+
+def test_breaking_cards_start_with_the_breaking_mark() -> None:
+    text = visible(Article(id="1", title="زلزله در بم", lead="جزئیات", breaking=True))
+    assert text.startswith("🔴 فوری\nزلزله در بم")
+
+
+def test_tags_become_hashtags_with_underscores() -> None:
+    article = Article(id="1", title="ع", lead="م", tags=["کلان\u200cشهر", "ایران و چین", "!!"])
+    assert visible(article).endswith("#کلان_شهر #ایران_و_چین")
+
+
+def test_published_time_is_shown_in_tehran_time() -> None:
+    published = datetime(2025, 10, 16, 14, 30, tzinfo=TEHRAN)
+    text = visible(Article(id="1", title="ع", lead="م", published=published))
+    assert "📅 پنج\u200cشنبه ۲۴ مهر ۱۴۰۴، ساعت ۱۴:۳۰ · کد ۱" in text
+
+
+def test_long_quotes_are_expandable() -> None:
+    long = "این جمله‌ای طولانی است. " * 40
+    [payload] = payloads(Article(id="1", title="ع", quotes=[Quote(speaker="الف", text=long)]))
+    assert "<blockquote expandable>" in payload["text"]
+    [short] = payloads(Article(id="1", title="ع", quotes=[Quote(speaker="الف", text="کوتاه")]))
+    assert "<blockquote>" in short["text"]
+
+
+def _sentences(count: int, word: str = "خبر") -> str:
+    return " ".join(f"جمله شماره {n} درباره {word} امروز است." for n in range(count))
+
+
+def test_a_long_card_is_split_in_two_at_a_sentence_end() -> None:
+    article = Article(
+        id="7",
+        title="عنوان",
+        lead=_sentences(60),
+        paragraphs=[_sentences(60, "شهر")],
+        short_link="example.ir/AbC12",
+        published=date(2025, 10, 16),
+    )
+    messages = render(article)
+    assert len(messages) == 2
+    for message in messages:
+        check_message(message.payload())
+    assert messages[0].text.endswith("است.")
+    assert messages[1].text.startswith("جمله شماره")
+    assert "📅" in messages[1].text and "📅" not in messages[0].text
+    joined = " ".join(m.text for m in messages)
+    assert joined.count("جمله شماره") == 120, "nothing is lost when it fits in two"
+    assert "ادامه مطلب" not in joined
+
+
+def test_an_oversized_card_drops_body_first_then_shortens_quotes_and_links_to_the_rest() -> None:
+    article = Article(
+        id="8",
+        title="عنوان",
+        lead=_sentences(20),
+        paragraphs=[_sentences(80, "شهر") for _ in range(3)],
+        quotes=[Quote(speaker="گوینده", text=_sentences(150, "نقل"))],
+        url="https://example.ir/news/8",
+    )
+    messages = render(article)
+    assert len(messages) == MAX_MESSAGES
+    text = "\n".join(check_message(m.payload()).text for m in messages)
+    assert "درباره شهر" not in text, "body paragraphs go first"
+    assert article.lead and article.lead in text, "the lead is kept whole"
+    assert "درباره نقل" in text and "…" in text, "the quote is shortened, not dropped"
+    assert text.endswith("📖 ادامه مطلب")
+    assert 'href="https://example.ir/news/8">ادامه مطلب</a>' in messages[-1].html
+
+
+def test_many_key_points_stay_within_the_entity_limit() -> None:
+    points = [KeyPoint(label=f"برچسب {n}", text="متن") for n in range(150)]
+    messages = render(Article(id="1", title="ع", key_points=points))
+    assert len(messages) <= MAX_MESSAGES
+    for message in messages:
+        check_message(message.payload())
+
+
+def test_a_20000_character_word_is_cut_not_lost_in_an_invalid_message() -> None:
+    messages = render(Article(id="1", title="ع", lead="ب" * 20_000, url="https://e.ir/1"))
+    assert len(messages) <= MAX_MESSAGES
+    for message in messages:
+        check_message(message.payload())
+
+
+# ---------------------------------------------------------------------------------------------
+# Property: whatever the text, every payload is valid and the essentials are on the card.
+
+_ALPHABET = st.sampled_from(
+    list("ابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهیيك")
+    + list("abcXYZ0123456789۱۲۳")
+    + list("<>&\"'/;=#@.!?؟،؛:«»()-")
+    + [" ", " ", " ", "\n", "\u00a0", "\u200c", "\u200f", "\u202b", "\u202c", "\u2066"]
+    + ["😀", "🇮", "🇷", "𝔸", "\u0640", "\u064e"]
+)
+short_text = st.text(_ALPHABET, min_size=1, max_size=60)
+
+
+@st.composite
+def long_text(draw: st.DrawFn) -> str:
+    """Up to ~20,000 characters: a drawn chunk repeated, so large inputs stay cheap."""
+    chunk = draw(st.text(_ALPHABET, min_size=1, max_size=300))
+    return chunk * draw(st.integers(1, max(1, 20_000 // len(chunk))))
+
+
+@st.composite
+def articles(draw: st.DrawFn) -> Article:
+    try:
+        return Article(
+            id=draw(st.from_regex(r"[A-Za-z0-9]{1,12}", fullmatch=True)),
+            title=draw(st.text(_ALPHABET, min_size=1, max_size=300)),
+            lead=draw(st.none() | long_text()),
+            key_points=draw(
+                st.lists(
+                    st.builds(
+                        KeyPoint,
+                        label=st.none() | short_text,
+                        text=st.text(_ALPHABET, min_size=1, max_size=300),
+                    ),
+                    max_size=8,
+                )
+            ),
+            quotes=draw(
+                st.lists(
+                    st.builds(
+                        Quote,
+                        speaker=short_text,
+                        role=st.none() | short_text,
+                        text=long_text(),
+                        heading=st.none() | short_text,
+                    ),
+                    max_size=5,
+                )
+            ),
+            paragraphs=draw(st.lists(long_text(), max_size=6)),
+            published=draw(st.none() | st.dates(date(1990, 1, 1), date(2060, 12, 31))),
+            short_link=draw(st.none() | st.just("newspaper.hamshahrionline.ir/7L98A")),
+            url=draw(st.none() | st.just("https://example.ir/news/1?a=1&b=2")),
+            tags=draw(st.lists(short_text, max_size=5)),
+            breaking=draw(st.booleans()),
+        )
+    except ValidationError:
+        assume(False)
+        raise
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(articles())
+def test_every_card_is_valid_telegram_html_and_shows_the_essentials(article: Article) -> None:
+    messages = render(article)
+    assert 1 <= len(messages) <= MAX_MESSAGES
+    shown = "\n".join(check_message(message.payload()).text for message in messages)
+    assert article.title in shown
+    for point in article.key_points:
+        assert point.text in shown
+        if point.label:
+            assert point.label in shown
+    for quote in article.quotes:
+        assert quote.speaker in shown
