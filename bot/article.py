@@ -2,7 +2,8 @@
 
 Every text field is normalized to the display form of bot.persian when an Article is built,
 whatever it came from (the raw-page parser, a JSON body, an admin's message). Articles read
-back from khabar's own store can skip that with ``Article.trusted(data)``.
+back from khabar's own store, or built by the parser from normalized lines, skip that with
+``Article.trusted(data)``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Self
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -38,6 +39,12 @@ def _normalized(value: Any, info: ValidationInfo) -> Any:
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_max_length=MAX_FIELD_CHARS)
+
+    @classmethod
+    def trusted(cls, data: dict[str, Any]) -> Self:
+        """Build from text already in display form (khabar's store, the parser): validated,
+        but not normalized again."""
+        return cls.model_validate(data, context={_TRUSTED: True})
 
 
 class KeyPoint(_Model):
@@ -133,11 +140,6 @@ class Article(_Model):
                 return value.replace(tzinfo=TEHRAN)
             return value.astimezone(TEHRAN)
         return value
-
-    @classmethod
-    def trusted(cls, data: dict[str, Any]) -> Article:
-        """Rebuild an Article khabar itself stored: validated, but not normalized again."""
-        return cls.model_validate(data, context={_TRUSTED: True})
 
     @property
     def short_url(self) -> str | None:

@@ -100,7 +100,7 @@ class Settings(BaseSettings):
         value = _split_list(value)
         if not isinstance(value, list):
             return value
-        return [_check(_CHANNEL, str(item).strip(), "@channelname or a numeric id") for item in value]
+        return [_check(_CHANNEL, str(item).strip(), "@name or a numeric id") for item in value]
 
     @field_validator("feeds")
     @classmethod

@@ -61,6 +61,7 @@ _FURNITURE = frozenset(
         "بازگشت",
     )
 )
+_FURNITURE_MAX_CHARS = 40
 _PUNCTUATION_ONLY = re.compile(r"^[\W_]*$")
 _BULLET = re.compile(r"^[\s•·▪◾●○*\-–—]+")
 
@@ -72,13 +73,15 @@ _MONTHS_EN = {
     )
 }
 _TIME = r"(?:\s*[,،\-–]?\s*(?:ساعت\s*)?(?P<time>\d{1,2}:\d{2}))?"
+_MONTH_EN = r"(?P<mon>[a-z]{3})[a-z]*\.?,?"
 _GREGORIAN = (
-    re.compile(rf"^(?P<y>\d{{4}})\s+(?P<mon>[a-z]{{3}})[a-z]*\.?\s+(?P<d>\d{{1,2}}){_TIME}$", re.I),
-    re.compile(rf"^(?P<d>\d{{1,2}})\s+(?P<mon>[a-z]{{3}})[a-z]*\.?,?\s+(?P<y>\d{{4}}){_TIME}$", re.I),
+    re.compile(rf"^(?P<y>\d{{4}})\s+{_MONTH_EN}\s+(?P<d>\d{{1,2}}){_TIME}$", re.I),
+    re.compile(rf"^(?P<d>\d{{1,2}})\s+{_MONTH_EN}\s+(?P<y>\d{{4}}){_TIME}$", re.I),
     re.compile(rf"^(?P<y>\d{{4}})-(?P<m>\d{{2}})-(?P<d>\d{{2}}){_TIME}$"),
 )
 _JALALI = re.compile(
-    rf"^(?:(?P<weekday>[^\d]+?)\s*[,،]?\s*)?(?P<d>\d{{1,2}})\s+(?P<month>[^\d\s]+)\s+(?P<y>1[34]\d\d){_TIME}$"
+    r"^(?:(?P<weekday>[^\d]+?)\s*[,،]?\s*)?"
+    rf"(?P<d>\d{{1,2}})\s+(?P<month>[^\d\s]+)\s+(?P<y>1[34]\d\d){_TIME}$"
 )
 _HIJRI_MONTHS = frozenset(
     search_key(name).replace(" ", "")
@@ -103,7 +106,9 @@ _HIJRI_MONTHS = frozenset(
         "ذی الحجه",
     )
 )
-_HIJRI = re.compile(r"^(?:(?P<weekday>\S+)\s+)?(?P<d>\d{1,2})\s+(?P<month>\D+?)\s+(?P<y>1[45]\d\d)$")
+_HIJRI = re.compile(
+    r"^(?:(?P<weekday>\S+)\s+)?(?P<d>\d{1,2})\s+(?P<month>\D+?)\s+(?P<y>1[45]\d\d)$"
+)
 _CODE = re.compile(r"^کد\s*(?:مطلب|خبر)\s*:\s*(?P<id>\S+)$")
 _SHORT_LINK = re.compile(r"^لینک\s*کوتاه\s*:\s*(?P<link>\S+)$")
 _URL_LINE = re.compile(r"^(?:(?:لینک|نشانی|آدرس)(?:\s*(?:خبر|مطلب))?\s*:\s*)?(?P<url>https?://\S+)$")
@@ -117,6 +122,7 @@ _SENTENCE_END = ".!؟?:؛…"
 _SPEAKER_TEXT = re.compile(r"^(?P<who>[^:«»]+?)\s*:\s*(?P<text>\S.*)$")
 _QUOTED_THEN_WHO = re.compile(r"^«(?P<text>[^»]+)»\s*[-–—،,]\s*(?P<who>[^«»:]+)$")
 _PERSIAN_LETTER = re.compile("[\u0620-\u064a\u067e\u0686\u0698\u06a9\u06af\u06cc]")
+_ANY_LETTER = re.compile(r"[^\W\d_]")
 _MIN_PERSIAN_SHARE = 0.5
 _SOURCES = {
     "hamshahrionline": "hamshahri",
@@ -240,7 +246,9 @@ def _decode(data: bytes, name: str) -> str:
 
 
 def _is_furniture(line: str) -> bool:
-    return bool(_PUNCTUATION_ONLY.match(line)) or search_key(line).replace(" ", "") in _FURNITURE
+    if _PUNCTUATION_ONLY.match(line):
+        return True
+    return len(line) <= _FURNITURE_MAX_CHARS and search_key(line).replace(" ", "") in _FURNITURE
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,45 +273,70 @@ def _take_metadata(line: str, meta: _Meta, name: str) -> bool:
 def _take_date(bare: str, line: str, meta: _Meta, name: str) -> bool:
     if len(bare) > 60:
         return False
-    for pattern in _GREGORIAN:
-        if match := pattern.match(bare):
-            month = int(match["m"]) if "m" in match.groupdict() else _MONTHS_EN.get(
-                match["mon"].lower()
+    return (
+        _take_gregorian(bare, meta, name)
+        or _take_jalali(bare, meta, name)
+        or _take_hijri(bare, line, meta)
+    )
+
+
+def _take_gregorian(bare: str, meta: _Meta, name: str) -> bool:
+    if found := _gregorian(bare):
+        match, ymd = found
+        day = _make_date(name, bare, date, ymd)
+        if day and meta.gregorian and day != meta.gregorian:
+            log.warning(
+                "%s: two Gregorian dates, %s and %s; using the first", name, meta.gregorian, day
             )
-            if month is None:
-                return False
-            day = _valid_date(name, bare, lambda: date(int(match["y"]), month, int(match["d"])))
-            if day and meta.gregorian and day != meta.gregorian:
-                log.warning("%s: two Gregorian dates, %s and %s; using the first",
-                            name, meta.gregorian, day)
-            meta.gregorian = meta.gregorian or day
-            _take_time(match, meta)
-            return True
+        meta.gregorian = meta.gregorian or day
+        _take_time(match, meta)
+        return True
+    return False
+
+
+def _take_jalali(bare: str, meta: _Meta, name: str) -> bool:
     if (match := _JALALI.match(bare)) and (month := jalali.month_number(match["month"])):
         weekday = (match["weekday"] or "").strip()
         if weekday and jalali.weekday_number(weekday) is None:
             return False
-        y, d = int(match["y"]), int(match["d"])
-        day = _valid_date(name, bare, lambda: jalali.to_gregorian(y, month, d))
+        day = _make_date(name, bare, jalali.to_gregorian, (int(match["y"]), month, int(match["d"])))
         if day and weekday and jalali.weekday_number(weekday) != jalali.jalali_weekday(day):
-            log.warning("%s: the Jalali line says %s but %s is a %s",
-                        name, weekday, bare, jalali.WEEKDAYS[jalali.jalali_weekday(day)])
+            log.warning(
+                "%s: the Jalali line says %s but %s is a %s",
+                name, weekday, bare, jalali.WEEKDAYS[jalali.jalali_weekday(day)],
+            )
         if day and meta.jalali and day != meta.jalali:
             log.warning("%s: two Jalali dates disagree (%s); using the first", name, bare)
         meta.jalali = meta.jalali or day
         _take_time(match, meta)
         return True
-    if (match := _HIJRI.match(bare)) and search_key(match["month"]).replace(
-        " ", ""
-    ) in _HIJRI_MONTHS:
+    return False
+
+
+def _take_hijri(bare: str, line: str, meta: _Meta) -> bool:
+    match = _HIJRI.match(bare)
+    if match and search_key(match["month"]).replace(" ", "") in _HIJRI_MONTHS:
         meta.hijri = meta.hijri or _BULLET.sub("", line)
         return True
     return False
 
 
-def _valid_date(name: str, line: str, build: Callable[[], date]) -> date | None:
+def _gregorian(bare: str) -> tuple[re.Match[str], tuple[int, int, int]] | None:
+    for pattern in _GREGORIAN:
+        if match := pattern.match(bare):
+            groups = match.groupdict()
+            month = int(groups["m"]) if groups.get("m") else _MONTHS_EN.get(groups["mon"].lower())
+            if month is None:
+                return None
+            return match, (int(match["y"]), month, int(match["d"]))
+    return None
+
+
+def _make_date(
+    name: str, line: str, build: Callable[[int, int, int], date], ymd: tuple[int, int, int]
+) -> date | None:
     try:
-        return build()
+        return build(*ymd)
     except ValueError:
         log.warning("%s: ignoring a date that does not exist: %s", name, line)
         return None
@@ -374,29 +407,30 @@ def _build(units: list[_Unit], meta: _Meta, *, name: str, source: str | None) ->
     source = source or _source_of(meta.short_link or meta.url)
     code = meta.code if meta.code and re.fullmatch(r"[A-Za-z0-9_-]{1,40}", meta.code) else None
     try:
-        return Article(
-            id=code or stable_id(source, title, lead),
-            source=source,
-            title=title,
-            lead=lead,
-            key_points=key_points,
-            quotes=quotes,
-            paragraphs=paragraphs,
-            published=_published(meta, name),
-            hijri_date=meta.hijri,
-            short_link=meta.short_link,
-            url=meta.url,
+        # Every piece is a normalized line or a stripped part of one: no need to normalize again.
+        return Article.trusted(
+            {
+                "id": code or stable_id(source, title, lead),
+                "source": source,
+                "title": title,
+                "lead": lead,
+                "key_points": key_points,
+                "quotes": quotes,
+                "paragraphs": paragraphs,
+                "published": _published(meta, name),
+                "hijri_date": meta.hijri,
+                "short_link": meta.short_link,
+                "url": meta.url,
+            }
         )
     except ValidationError as error:
         raise ParseError(name, describe_validation_error(error)) from None
 
 
 def _mostly_persian(texts: Iterable[str]) -> bool:
-    letters = persian = 0
-    for text in texts:
-        letters += sum(1 for char in text if char.isalpha())
-        persian += len(_PERSIAN_LETTER.findall(text))
-    return persian >= _MIN_PERSIAN_SHARE * letters
+    text = "\n".join(texts)
+    letters = len(_ANY_LETTER.findall(text))
+    return len(_PERSIAN_LETTER.findall(text)) >= _MIN_PERSIAN_SHARE * letters
 
 
 def _same_text(a: str, b: str) -> bool:
@@ -406,8 +440,8 @@ def _same_text(a: str, b: str) -> bool:
 def _key_point(text: str) -> KeyPoint:
     label, sep, rest = text.partition(":")
     if sep and rest.strip() and _is_label(label):
-        return KeyPoint(label=label.strip(), text=rest.strip())
-    return KeyPoint(text=text)
+        return KeyPoint.trusted({"label": label.strip(), "text": rest.strip()})
+    return KeyPoint.trusted({"text": text})
 
 
 def _is_label(text: str) -> bool:
@@ -420,19 +454,17 @@ def _is_label(text: str) -> bool:
 
 
 def _quote(text: str) -> Quote | None:
-    if match := _QUOTED_THEN_WHO.match(text):
-        who, said = match["who"], match["text"]
-    elif (match := _SPEAKER_TEXT.match(text)) and _is_label(match["who"]):
-        who, said = match["who"], match["text"]
-    else:
+    match = _QUOTED_THEN_WHO.match(text) or _SPEAKER_TEXT.match(text)
+    if match is None or not _is_label(match["who"]):
         return None
+    who, said = match["who"], match["text"]
     said = said.strip()
     if said.startswith("«") and said.endswith("»") and said.count("«") == 1:
         said = said[1:-1].strip()
     speaker, _, role = (part.strip() for part in who.partition("،"))
     if not speaker or len(said) < 2:
         return None
-    return Quote(speaker=speaker, role=role or None, text=said)
+    return Quote.trusted({"speaker": speaker, "role": role or None, "text": said})
 
 
 def _is_heading(text: str) -> bool:

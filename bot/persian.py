@@ -71,6 +71,11 @@ def _letter_table() -> dict[int, str | None]:
 
 
 _LETTERS = _letter_table()
+# translate() with a large table looks up every character; most text needs none of it.
+_FOLDABLE = re.compile(
+    "[" + "".join(re.escape(chr(c)) for c in _LETTERS if c < 0xFB50) + "\ufb50-\ufdff\ufe70-\ufeff]"
+)
+_FOREIGN_DIGIT = re.compile("[0-9\u0660-\u0669]")
 _TO_PERSIAN_DIGITS = str.maketrans(_ASCII_DIGITS + _ARABIC_DIGITS, PERSIAN_DIGITS * 2)
 _TO_ASCII_DIGITS = str.maketrans(PERSIAN_DIGITS + _ARABIC_DIGITS, _ASCII_DIGITS * 2)
 
@@ -91,11 +96,13 @@ def to_ascii_digits(text: str) -> str:
 
 
 def _clean_characters(text: str) -> str:
-    text = text.translate(_LETTERS)
-    # A zero-width space inside a Persian word is a half-space typed with the wrong key.
-    text = _ZWSP_IN_WORD.sub(ZWNJ, text)
-    text = _ZWSP.sub("", text)
-    text = _INVISIBLE_RUN.sub("", text)
+    if _FOLDABLE.search(text):
+        text = text.translate(_LETTERS)
+    if "\u200b" in text:
+        # A zero-width space inside a Persian word is a half-space typed with the wrong key.
+        text = _ZWSP.sub("", _ZWSP_IN_WORD.sub(ZWNJ, text))
+    if _INVISIBLE_RUN.search(text):
+        text = _INVISIBLE_RUN.sub("", text)
     return _SPACE_RUN.sub(" ", text)
 
 
@@ -112,11 +119,14 @@ _EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
 _LATIN_RUN = r"[A-Za-z][!-~]*(?: +[!-~]*[A-Za-z0-9][!-~]*)*"
 _MASKED = re.compile(f"{_URL}|{_EMAIL}|{_BARE_URL}|{_LATIN_RUN}")
 _PLACEHOLDER = re.compile(f"[{_PLACEHOLDER_RANGE}]")
+_ASCII_LETTER = re.compile("[A-Za-z]")
 _TRAILING_PUNCT = ".,:;!?)]'\""
 
 
 def _mask(text: str) -> tuple[str, list[str]]:
     spans: list[str] = []
+    if not _ASCII_LETTER.search(text):  # every masked span holds a Latin letter
+        return text, spans
 
     def hide(match: re.Match[str]) -> str:
         span = match.group()
@@ -143,6 +153,8 @@ _REPEATED_ZWNJ = re.compile(f"{ZWNJ}{{2,}}")
 
 def _fix_half_spaces(text: str) -> str:
     """One ZWNJ at most, and only between two letters; elsewhere it is noise."""
+    if ZWNJ not in text:
+        return text
     text = _REPEATED_ZWNJ.sub(ZWNJ, text)
     return _STRAY_ZWNJ.sub("", text)
 
@@ -152,7 +164,9 @@ _ORDINAL_SUFFIX = "(?:امین|مین|ام|م)(?![" + _LETTER + "])"
 _WORD_THEN_NUMBER = re.compile(f"(?<=[{_LETTER}])(?=[{_DIGIT}])")
 _NUMBER_THEN_WORD = re.compile(f"(?<=[{_DIGIT}])(?=[{_LETTER}])(?!{_ORDINAL_SUFFIX})")
 _DECIMAL_POINT = re.compile(f"(?<=[{_DIGIT}])[.٫](?=[{_DIGIT}])")
-_THOUSANDS = re.compile(f"(?<![{_DIGIT}.,٫٬])[{_DIGIT}]{{1,3}}(?:[,٬][{_DIGIT}]{{3}})+(?![{_DIGIT}]|[.,٫٬][{_DIGIT}])")
+_THOUSANDS = re.compile(
+    f"(?<![{_DIGIT}.,٫٬])[{_DIGIT}]{{1,3}}(?:[,٬][{_DIGIT}]{{3}})+(?![{_DIGIT}]|[.,٫٬][{_DIGIT}])"
+)
 _PERCENT = re.compile(f"(?<=[{_DIGIT}]) ?[%٪]")
 
 
@@ -160,13 +174,17 @@ def _fix_numbers(text: str) -> str:
     """Numbers in Persian form, set apart from the words they were glued to."""
     text = _WORD_THEN_NUMBER.sub(" ", text)
     text = _NUMBER_THEN_WORD.sub(" ", text)
-    text = _THOUSANDS.sub(lambda m: m.group().replace(",", "٬"), text)
-    text = _DECIMAL_POINT.sub("٫", text)
-    text = _PERCENT.sub("٪", text)
-    return text.translate(_TO_PERSIAN_DIGITS)
+    if "," in text or "٬" in text:
+        text = _THOUSANDS.sub(lambda m: m.group().replace(",", "٬"), text)
+    if "." in text or "٫" in text:
+        text = _DECIMAL_POINT.sub("٫", text)
+    if "%" in text or "٪" in text:
+        text = _PERCENT.sub("٪", text)
+    return text.translate(_TO_PERSIAN_DIGITS) if _FOREIGN_DIGIT.search(text) else text
 
 
 _LATIN_TO_PERSIAN_PUNCT = {",": "،", ";": "؛", "?": "؟"}
+_LATIN_PUNCT = re.compile("[,;?]")
 _PERSIANIZE_PUNCT = re.compile(f"(?<=[{_LETTER}])[,;?](?=\\s|$|[{_LETTER}])")
 _SPACE_BEFORE_PUNCT = re.compile(r" +(?=[،؛؟!.:»)\],;?])")
 _SPACE_AFTER_OPENING = re.compile(r"(?<=[«(\[]) +")
@@ -176,7 +194,8 @@ _MISSING_SPACE_AFTER = re.compile(f"(?<=[،؛؟!:])(?=[{_LETTER}«])")
 def _fix_punctuation(text: str) -> str:
     """Persian punctuation marks, and the spacing a Persian typesetter gives them."""
     text = _SPACE_BEFORE_PUNCT.sub("", text)
-    text = _PERSIANIZE_PUNCT.sub(lambda m: _LATIN_TO_PERSIAN_PUNCT[m.group()], text)
+    if _LATIN_PUNCT.search(text):
+        text = _PERSIANIZE_PUNCT.sub(lambda m: _LATIN_TO_PERSIAN_PUNCT[m.group()], text)
     text = _SPACE_AFTER_OPENING.sub("", text)
     return _MISSING_SPACE_AFTER.sub(" ", text)
 
@@ -199,8 +218,11 @@ def normalize(text: str) -> str:
     text, spans = _mask(text)
     for step in _STEPS:
         text = step(text)
-    text = _SPACE_RUNS.sub(" ", text)
-    text = _SPACE_AROUND_NEWLINE.sub("\n", text).strip()
+    if "  " in text:
+        text = _SPACE_RUNS.sub(" ", text)
+    if "\n" in text:
+        text = _SPACE_AROUND_NEWLINE.sub("\n", text)
+    text = text.strip()
     return _unmask(text, spans)
 
 

@@ -1,0 +1,63 @@
+"""Parse and render throughput on the fixture articles, one core.
+
+    .venv/bin/python benchmarks/render.py [--iterations N]
+
+Prints articles/s for parsing raw pages, cards/s for rendering parsed articles, and µs per card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.card import render  # noqa: E402
+from bot.parse import parse_text  # noqa: E402
+
+FIXTURES = ROOT / "tests" / "fixtures" / "articles"
+
+
+def measure(iterations: int) -> dict[str, float]:
+    pages = [(p.name, p.read_text(encoding="utf-8")) for p in sorted(FIXTURES.glob("*.txt"))]
+    articles = [parse_text(text, name=name) for name, text in pages]
+
+    start = time.perf_counter()
+    for _ in range(iterations):
+        for name, text in pages:
+            parse_text(text, name=name)
+    parse_seconds = time.perf_counter() - start
+
+    start = time.perf_counter()
+    for _ in range(iterations):
+        for article in articles:
+            render(article)
+    render_seconds = time.perf_counter() - start
+
+    count = iterations * len(pages)
+    return {
+        "articles": count,
+        "parse_per_second": count / parse_seconds,
+        "render_per_second": count / render_seconds,
+        "us_per_card": render_seconds / count * 1e6,
+        "us_per_parse": parse_seconds / count * 1e6,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=2000)
+    args = parser.parse_args()
+    result = measure(args.iterations)
+    print(f"articles:        {result['articles']:>10,.0f}")
+    print(f"parse:           {result['parse_per_second']:>10,.0f} articles/s "
+          f"({result['us_per_parse']:.0f} µs each)")
+    print(f"render:          {result['render_per_second']:>10,.0f} cards/s "
+          f"({result['us_per_card']:.1f} µs per card)")
+
+
+if __name__ == "__main__":
+    main()
