@@ -33,11 +33,13 @@ import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from bot import jalali
 from bot.article import Article, KeyPoint, Quote
 from bot.persian import ZWNJ, to_persian_digits
+
+_Texted = TypeVar("_Texted", KeyPoint, Quote)
 
 CARD_VERSION = 1
 """Bumped whenever the rendering changes, so cached cards are rebuilt."""
@@ -48,6 +50,7 @@ MAX_MESSAGES = 2
 
 _EXPANDABLE_QUOTE = 500
 _MIN_QUOTE = 200
+_MIN_QUOTE_LAST_RESORT = 60
 _MIN_LEAD = 300
 _MIN_KEY_POINT = 120
 _MIN_TITLE = 200
@@ -200,11 +203,11 @@ class _Plan:
 
     def _steps(self, overflow: int) -> Iterator[bool]:
         yield self._drop(self.paragraphs)
-        yield self._shorten_longest_quote(overflow, _MIN_QUOTE)
+        yield self._shorten_longest(self.quotes, overflow, _MIN_QUOTE)
         yield self._shorten_lead(overflow)
-        yield self._shorten_longest_key_point(overflow)
+        yield self._shorten_longest(self.key_points, overflow, _MIN_KEY_POINT)
         yield self._drop_headings()
-        yield self._shorten_longest_quote(overflow, 60)
+        yield self._shorten_longest(self.quotes, overflow, _MIN_QUOTE_LAST_RESORT)
         yield self._shorten_title()
         yield self._drop(self.quotes)
         yield self._drop(self.key_points)
@@ -217,32 +220,22 @@ class _Plan:
             return True
         return False
 
-    def _shorten_longest_quote(self, overflow: int, minimum: int) -> bool:
-        if not self.quotes:
+    @staticmethod
+    def _shorten_longest(items: list[_Texted], overflow: int, minimum: int) -> bool:
+        if not items:
             return False
-        index = max(range(len(self.quotes)), key=lambda i: len(self.quotes[i].text))
-        quote = self.quotes[index]
-        if len(quote.text) <= minimum:
+        index = max(range(len(items)), key=lambda i: len(items[i].text))
+        item = items[index]
+        if len(item.text) <= minimum:
             return False
-        text = _shorten(quote.text, max(minimum, len(quote.text) - overflow))
-        self.quotes[index] = quote.model_copy(update={"text": text})
+        text = _shorten(item.text, max(minimum, len(item.text) - overflow))
+        items[index] = item.model_copy(update={"text": text})
         return True
 
     def _shorten_lead(self, overflow: int) -> bool:
         if not self.lead or len(self.lead) <= _MIN_LEAD:
             return False
         self.lead = _shorten(self.lead, max(_MIN_LEAD, len(self.lead) - overflow))
-        return True
-
-    def _shorten_longest_key_point(self, overflow: int) -> bool:
-        if not self.key_points:
-            return False
-        index = max(range(len(self.key_points)), key=lambda i: len(self.key_points[i].text))
-        point = self.key_points[index]
-        if len(point.text) <= _MIN_KEY_POINT:
-            return False
-        text = _shorten(point.text, max(_MIN_KEY_POINT, len(point.text) - overflow))
-        self.key_points[index] = point.model_copy(update={"text": text})
         return True
 
     def _drop_headings(self) -> bool:
