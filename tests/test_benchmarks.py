@@ -16,3 +16,12 @@ def test_render_benchmark_prints_parse_and_render_rates() -> None:
     )
     assert "articles/s" in result.stdout
     assert "cards/s" in result.stdout and "µs per card" in result.stdout
+
+
+def test_persian_benchmark_prints_speed_and_repair_quality() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "persian.py"), "--iterations", "3"],
+        capture_output=True, text=True, check=True, timeout=60,
+    )
+    assert "words/s" in result.stdout and "µs cold cache" in result.stdout
+    assert "zwnj.tsv" in result.stdout and "precision" in result.stdout

@@ -33,7 +33,7 @@ def test_fixture_cards_match_the_golden_cards(path: Path) -> None:
 def test_a_fixture_card_reads_in_order_with_date_code_and_short_link() -> None:
     text = visible(parse_file(FIXTURES / "articles" / "hamshahri-265240.txt"))
     order = [
-        "گسترش همکاری کلانشهرهای ایران و چین",
+        "گسترش همکاری کلان\u200cشهرهای ایران و چین",
         "شهردار تهران، دوشنبه شب",
         "🔹 محل دیدار: سفارت جمهوری اسلامی ایران",
         "سازمان شهرهای متحد",

@@ -60,7 +60,7 @@ def test_card_prints_what_a_reader_sees(capsys: pytest.CaptureFixture[str]) -> N
     code, out, _ = run(capsys, "card", FIXTURES / "articles" / "hamshahri-265240.txt")
     assert code == 0
     assert "<b>" not in out
-    assert "گسترش همکاری کلانشهرهای ایران و چین" in out
+    assert "گسترش همکاری کلان\u200cشهرهای ایران و چین" in out
     assert "💬 علیرضا زاکانی، شهردار تهران:" in out
     assert "📅 پنج\u200cشنبه ۲۴ مهر ۱۴۰۴ · کد ۲۶۵۲۴۰" in out
 

@@ -88,7 +88,7 @@ def test_an_article_without_dates_code_or_short_link_still_parses(
     assert article.source is None
     assert article.id.startswith("h")
     assert parse_text("\n".join(lines)).id == article.id, "the hash id must be stable"
-    assert article.title == "گسترش همکاری کلانشهرهای ایران و چین"
+    assert article.title == "گسترش همکاری کلان\u200cشهرهای ایران و چین"
     assert len(article.quotes) == 2
 
 
