@@ -21,11 +21,16 @@ PRESENT_ENDINGS = ("", "م", "ی", "یی", "د", "یم", "ید", "ند", "یند
 PAST_ENDINGS = ("", "م", "ی", "یم", "ید", "ند")
 
 
+ZWNJ = "\u200c"
+
+
 @dataclass(frozen=True)
 class Lexicon:
     zipf: dict[str, float]
     tags: dict[str, frozenset[str]]
     verb_forms: frozenset[str]
+    half_spaced: dict[str, tuple[str, ...]]
+    """Glued spelling → the lexicon's spellings of it with half-spaces: میتوان → (می‌توان,)."""
 
     def frequency(self, word: str) -> float:
         """Zipf frequency (log10 per billion words); 0.0 for a word the corpus never showed."""
@@ -40,6 +45,9 @@ class Lexicon:
 
     def known(self, word: str) -> bool:
         return word in self.zipf or word in self.tags
+
+    def spellings_with_half_spaces(self, glued: str) -> tuple[str, ...]:
+        return self.half_spaced.get(glued, ())
 
     def is_verb_form(self, word: str) -> bool:
         """A conjugated verb without its prefix: «توان», «شوند», «خواهیم», «رسید»."""
@@ -70,4 +78,9 @@ def lexicon() -> Lexicon:
             if tag_list:
                 tags[word] = frozenset(tag_list.split(","))
     verbs = (DATA / "fa_verbs.tsv").read_text(encoding="utf-8")
-    return Lexicon(zipf, tags, _verb_forms(verbs))
+    half_spaced: dict[str, tuple[str, ...]] = {}
+    for word in zipf.keys() | tags.keys():
+        if ZWNJ in word:
+            glued = word.replace(ZWNJ, "")
+            half_spaced[glued] = (*half_spaced.get(glued, ()), word)
+    return Lexicon(zipf, tags, _verb_forms(verbs), half_spaced)

@@ -285,6 +285,10 @@ def repair_word(word: str) -> str:
     if not 2 * _MIN_PART <= len(word) <= _MAX_WORD:
         return word
     glued = lex.frequency(word)
+    if glued and not lex.spellings_with_half_spaces(word):
+        # Every change below needs either an unknown glued word or an attested split
+        # spelling; a known word with no half-spaced spelling in the lexicon stays.
+        return word
     if lex.is_lemma(word):
         # A word in its own right (بهترین، میدان، همشهری): split only when the corpus
         # clearly prefers the split spelling.
@@ -312,11 +316,13 @@ def _attested_split(word: str, glued: float, *, lemma: bool) -> str | None:
     one, or (two known words, the glued form no lemma) about as often: همان‌طور."""
     lex = lexicon()
     best, best_frequency = None, 0.0
-    for cut in _split_points(word):
-        candidate = f"{word[:cut]}{ZWNJ}{word[cut:]}"
+    for candidate in lex.spellings_with_half_spaces(word):
+        left, _, right = candidate.partition(ZWNJ)
+        if ZWNJ in right or len(left) < _MIN_PART or len(right) < _MIN_PART:
+            continue
         frequency = lex.frequency(candidate)
         needed = glued + _CLEARLY_MORE
-        if not lemma and lex.known(word[:cut]) and lex.known(word[cut:]):
+        if not lemma and lex.known(left) and lex.known(right):
             needed = glued - _COMPARABLE
         if frequency and frequency >= needed and frequency > best_frequency:
             best, best_frequency = candidate, frequency
@@ -389,11 +395,8 @@ def _lemma_split(word: str) -> str | None:
     """A compound the lemma list spells with a half-space (کلان‌شهر، تام‌الاختیار), when it
     does not list the glued spelling."""
     lex = lexicon()
-    for cut in _split_points(word):
-        candidate = f"{word[:cut]}{ZWNJ}{word[cut:]}"
-        if lex.is_lemma(candidate):
-            return candidate
-    return None
+    lemmas = [c for c in lex.spellings_with_half_spaces(word) if lex.is_lemma(c)]
+    return min(lemmas, key=lambda c: c.count(ZWNJ)) if lemmas else None
 
 
 def _two_common_words(word: str, glued: float) -> str | None:
