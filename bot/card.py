@@ -60,7 +60,9 @@ _MAX_LINK_LABEL = 60
 _ELLIPSIS = "…"
 _PARAGRAPH = "\n\n"
 _LINE = "\n"
-_SENTENCE_END = re.compile(r"[.!?؟؛…]+[»\")]*(?=\s)|\n")
+# The lookbehind starts a match only at the first mark of a run, so a run of thousands of
+# dots costs one pass, not one per dot.
+_SENTENCE_END = re.compile(r"(?<![.!?؟؛…])[.!?؟؛…]++[»\")]*+(?=\s)|\n")
 _HASHTAG_JUNK = re.compile(r"[^\w]+")
 
 
@@ -377,9 +379,10 @@ def _split_to_fit(text: str, room: int, empty: bool) -> tuple[str, str]:
         return text, ""
     if room <= 0:
         return "", text
-    best = 0
+    best = length = 0
     for match in _SENTENCE_END.finditer(text):
-        if utf16_len(text[: match.end()]) > room:
+        length += utf16_len(text[best : match.end()])  # text[:best] is counted already
+        if length > room:
             break
         best = match.end()
     if best == 0 and empty:

@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     ingest_token: SecretStr | None = None
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    retention_days: int = Field(default=90, ge=1)
     broadcast_rate: float = Field(default=25, gt=0, le=1000)
     paid_broadcast: bool = False
 

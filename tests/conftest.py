@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ("tests.storage_fixtures",)
+
 FIXTURES = Path(__file__).parent / "fixtures"
 ARTICLES = sorted((FIXTURES / "articles").glob("*.txt"))
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")

@@ -230,3 +230,14 @@ def test_every_card_is_valid_telegram_html_and_shows_the_essentials(article: Art
             assert point.label in shown
     for quote in article.quotes:
         assert quote.speaker in shown
+
+
+def test_pathological_paragraphs_render_in_linear_time() -> None:
+    import time
+
+    for paragraph in ("." * 20_000, ". " * 10_000, "؟!" * 10_000):
+        start = time.perf_counter()
+        messages = render(Article(id="1", title="ع", paragraphs=[paragraph, "۰"]))
+        assert time.perf_counter() - start < 1.0
+        for message in messages:
+            check_message(message.payload())

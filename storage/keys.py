@@ -1,0 +1,69 @@
+"""Every Redis key khabar uses, built in one place, all under the configured prefix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str
+
+    def _key(self, *parts: str | int) -> str:
+        return ":".join((self.prefix, *(str(part) for part in parts)))
+
+    # Articles -----------------------------------------------------------------------------
+    def article(self, article_id: str) -> str:
+        """Hash: json, fingerprint, published (epoch seconds), code (own short code)."""
+        return self._key("article", article_id)
+
+    def latest(self) -> str:
+        """Sorted set: article id → published time (epoch seconds)."""
+        return self._key("articles", "latest")
+
+    def card(self, article_id: str, version: int) -> str:
+        """String: the rendered card's payloads (JSON), for one card layout version."""
+        return self._key("card", f"v{version}", article_id)
+
+    # Short links --------------------------------------------------------------------------
+    def short_code(self, code: str) -> str:
+        """String: khabar's own short code → article id."""
+        return self._key("short", code)
+
+    def alias(self, value: str) -> str:
+        """String: the source's short link or an article URL → article id."""
+        return self._key("alias", value)
+
+    def clicks(self) -> str:
+        """Hash: short code → clicks."""
+        return self._key("clicks")
+
+    # Search -------------------------------------------------------------------------------
+    def postings(self, term: str) -> str:
+        """Sorted set: article id → the term's weight in it (title counted above body)."""
+        return self._key("idx", term)
+
+    def article_terms(self, article_id: str) -> str:
+        """Hash: term → weight, what the article put in the index (to take it out again)."""
+        return self._key("terms", article_id)
+
+    def vocabulary(self) -> str:
+        """Sorted set, all scores 0: every indexed term, for prefix lookups (ZRANGEBYLEX)."""
+        return self._key("vocabulary")
+
+    def index_stats(self) -> str:
+        """Hash: documents, total length: for BM25's average document length."""
+        return self._key("idx-stats")
+
+    # Subscribers --------------------------------------------------------------------------
+    def subscriber(self, chat_id: int) -> str:
+        """Hash: kind, language, since."""
+        return self._key("subscriber", chat_id)
+
+    def subscribers(self) -> str:
+        """Sorted set: chat id → subscription time; paged with ZSCAN/ZRANGE."""
+        return self._key("subscribers")
+
+    def subscriber_kinds(self) -> str:
+        """Hash: kind → number of subscribers of that kind."""
+        return self._key("subscribers", "kinds")

@@ -1,0 +1,55 @@
+"""The connection: one pool per process from KHABAR_REDIS_URL; `memory://` is an embedded
+in-process store (fakeredis, with Lua) for trying khabar without a server."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable
+from typing import TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import fakeredis
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+MEMORY_SCHEME = "memory://"
+
+T = TypeVar("T")
+
+
+async def awaited(value: Awaitable[T] | T) -> T:
+    """redis-py types some commands (hashes, sets) as "sync or async"; with the asyncio client
+    they are always awaitable. This tells the type checker so."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+class StorageUnavailable(RuntimeError):
+    """Redis cannot be reached; the message is for operators and never holds a password."""
+
+
+def redact(url: str) -> str:
+    """The URL without its password: safe for logs and error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = f"{parts.username}:***@" if parts.username else "***@"
+    host = parts.hostname or ""
+    netloc = f"{user}{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+async def connect(url: str) -> Redis:
+    """A client with its own pool; StorageUnavailable when nothing answers there."""
+    client: Redis
+    if url.startswith(MEMORY_SCHEME):
+        client = fakeredis.FakeAsyncRedis(decode_responses=True)
+    else:
+        client = Redis.from_url(url, decode_responses=True, health_check_interval=30)
+    try:
+        await client.ping()
+    except (RedisError, OSError) as error:
+        await client.aclose()
+        raise StorageUnavailable(f"Redis is unreachable at {redact(url)}: {error}") from None
+    return client
