@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import pytest
+
+from storage.analysis import stem, terms
+from tests.conftest import FIXTURES, read_tsv
+
+STEMS = read_tsv(FIXTURES / "stems.tsv")
+
+
+@pytest.mark.parametrize(("term", "expected"), STEMS, ids=[t for t, _ in STEMS])
+def test_light_stemming_never_cuts_a_word_of_its_own(term: str, expected: str) -> None:
+    assert stem(term) == (term if expected == "=" else expected)
+
+
+@pytest.mark.parametrize(
+    "variants",
+    [
+        ("کلان‌شهرها", "کلانشهرها", "كلان‌شهرهاي"),
+        ("ظرفیت‌های", "ظرفیتهای", "ظرفیت های", "ظرفيتها"),
+        ("سال ۱۴۰۴", "سال 1404", "سال١٤٠٤"),
+        ("می‌توان", "میتوان", "می توان"),
+    ],
+)
+def test_spellings_people_type_give_the_same_terms(variants: tuple[str, ...]) -> None:
+    assert len({tuple(terms(v)) for v in variants}) == 1, [terms(v) for v in variants]
+
+
+def test_stop_words_and_punctuation_are_dropped() -> None:
+    assert terms("زلزله در بم، و بازسازی آن!") == ["زلزله", "بم", "بازسازی"]
