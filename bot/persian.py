@@ -449,7 +449,6 @@ def _restore_half_spaces(text: str) -> str:
     return "".join(parts)
 
 
-_NUMBER = f"[{_DIGIT}]+(?:[.,٫٬/][{_DIGIT}]+)*"
 _ORDINAL_SUFFIX = "(?:امین|مین|ام|م)(?![" + _LETTER + "])"
 _WORD_THEN_NUMBER = re.compile(f"(?<=[{_LETTER}])(?=[{_DIGIT}])")
 _NUMBER_THEN_WORD = re.compile(f"(?<=[{_DIGIT}])(?=[{_LETTER}])(?!{_ORDINAL_SUFFIX})")
