@@ -48,9 +48,14 @@ class ParseError(ValueError):
         self.problem = problem
 
 
+def _compact_key(text: str) -> str:
+    """The search key without spaces: «به اشتراک بگذارید» and «به‌اشتراک بگذارید» agree."""
+    return search_key(text).replace(" ", "")
+
+
 # Lines the page prints around every article.
 _FURNITURE = frozenset(
-    search_key(line).replace(" ", "")
+    _compact_key(line)
     for line in (
         "این خبر را به اشتراک بگذارید",
         "اشتراک گذاری",
@@ -84,7 +89,7 @@ _JALALI = re.compile(
     rf"(?P<d>\d{{1,2}})\s+(?P<month>[^\d\s]+)\s+(?P<y>1[34]\d\d){_TIME}$"
 )
 _HIJRI_MONTHS = frozenset(
-    search_key(name).replace(" ", "")
+    _compact_key(name)
     for name in (
         "محرم",
         "صفر",
@@ -248,7 +253,7 @@ def _decode(data: bytes, name: str) -> str:
 def _is_furniture(line: str) -> bool:
     if _PUNCTUATION_ONLY.match(line):
         return True
-    return len(line) <= _FURNITURE_MAX_CHARS and search_key(line).replace(" ", "") in _FURNITURE
+    return len(line) <= _FURNITURE_MAX_CHARS and _compact_key(line) in _FURNITURE
 
 
 # ---------------------------------------------------------------------------------------------
@@ -315,7 +320,7 @@ def _take_jalali(bare: str, meta: _Meta, name: str) -> bool:
 
 def _take_hijri(bare: str, line: str, meta: _Meta) -> bool:
     match = _HIJRI.match(bare)
-    if match and search_key(match["month"]).replace(" ", "") in _HIJRI_MONTHS:
+    if match and _compact_key(match["month"]) in _HIJRI_MONTHS:
         meta.hijri = meta.hijri or _BULLET.sub("", line)
         return True
     return False

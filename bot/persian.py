@@ -334,8 +334,6 @@ def _verb_prefix(word: str, glued: float) -> str | None:
     always the verb misspelt, so the split is taken unless the corpus knows only the glued
     spelling."""
     lex = lexicon()
-    if _noun_reading(word):
-        return None
     for preverb in _PREVERBS:
         for prefix in _VERB_PREFIXES:
             head = preverb + prefix
@@ -344,7 +342,7 @@ def _verb_prefix(word: str, glued: float) -> str | None:
                 continue
             candidate = f"{head}{ZWNJ}{rest}"
             if lex.is_verb_form(rest) and (not glued or lex.frequency(candidate)):
-                return candidate
+                return None if _noun_reading(word) else candidate
     return None
 
 

@@ -51,9 +51,9 @@ class ArticleStore:
 
     async def save(self, article: Article) -> Saved:
         key = self.keys.article(article.id)
-        print_ = fingerprint(article)
+        digest = fingerprint(article)
         previous = await awaited(self.redis.hget(key, "fingerprint"))
-        if previous == print_:
+        if previous == digest:
             return Saved.UNCHANGED
         published = published_timestamp(article, self.clock())
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -61,7 +61,7 @@ class ArticleStore:
                 key,
                 mapping={
                     "json": article.model_dump_json(),
-                    "fingerprint": print_,
+                    "fingerprint": digest,
                     "published": published,
                 },
             )
