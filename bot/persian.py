@@ -520,24 +520,27 @@ def normalize(text: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Search keys.
 
-_SEARCH_FOLD = str.maketrans(
-    {
-        "أ": "ا",
-        "إ": "ا",
-        "ٱ": "ا",
-        "آ": "ا",
-        "ؤ": "و",
-        "ئ": "ی",
-        "ۀ": "ه",
-        "٫": ".",
-        "٬": None,
-        ZWNJ: None,
-        "\u200d": None,
-    }
-)
+_SEARCH_FOLD: dict[str, str] = {
+    "أ": "ا",
+    "إ": "ا",
+    "ٱ": "ا",
+    "آ": "ا",
+    "ؤ": "و",
+    "ئ": "ی",
+    "ۀ": "ه",
+    "٫": ".",
+    "٬": "",
+    ZWNJ: "",
+    "\u200d": "",
+    **{digit: str(value % 10) for value, digit in enumerate(PERSIAN_DIGITS + _ARABIC_DIGITS)},
+}
+# A regular expression over the few characters that change is several times faster than
+# str.translate, which looks every character of the text up in a dict.
+_SEARCH_FOLDABLE = re.compile("[" + "".join(_SEARCH_FOLD) + "]")
 _DIACRITICS = re.compile("[\u064b-\u065f\u0670\u06d6-\u06ed]")
-_NON_WORD = re.compile(r"[^\w.]+|(?<!\d)\.|\.(?!\d)")
 _DIGIT_GROUPING = re.compile(r"(?<=\d)[,٬](?=\d{3}(?!\d))")
+# Words: runs of letters, or numbers with their decimals; a number glued to a word is two.
+_SEARCH_TOKEN = re.compile(r"\d+(?:\.\d+)*|[^\W\d_]+")
 
 
 def search_key(text: str) -> str:
@@ -545,11 +548,17 @@ def search_key(text: str) -> str:
 
     Glued, half-spaced and wrongly spaced spellings («کلانشهرها», «کلان‌شهرها», «می‌توان»,
     «می توان», «ظرفیت های») give the same key; words are separated by single spaces,
-    punctuation dropped, Latin lower-cased.
+    punctuation dropped, Latin lower-cased, numbers split from the words they are glued to.
     """
     text = _join_spaced(_clean_characters(text))
     text = _DIACRITICS.sub("", unicodedata.normalize("NFC", text))
-    text = _DIGIT_GROUPING.sub("", text)
-    text = text.translate(_SEARCH_FOLD).translate(_TO_ASCII_DIGITS).casefold()
-    text = _NUMBER_THEN_WORD.sub(" ", _WORD_THEN_NUMBER.sub(" ", text))
-    return " ".join(_NON_WORD.sub(" ", text).split())
+    if "," in text or "٬" in text:
+        text = _DIGIT_GROUPING.sub("", text)
+    text = _SEARCH_FOLDABLE.sub(lambda match: _SEARCH_FOLD[match.group()], text).casefold()
+    words: list[str] = []
+    for word in text.split():
+        if word.isalpha():  # most words: no regular expression needed
+            words.append(word)
+        else:
+            words.extend(_SEARCH_TOKEN.findall(word))
+    return " ".join(words)

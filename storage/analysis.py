@@ -8,7 +8,7 @@ a word and the whole is not a word of its own.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from bot.lexicon import lexicon
 from bot.persian import search_key
@@ -37,6 +37,7 @@ def _folded_lexicon() -> tuple[frozenset[str], frozenset[str]]:
     return known, lemmas
 
 
+@lru_cache(maxsize=200_000)
 def stem(term: str) -> str:
     """The term without a plural or comparative suffix, when the lexicon agrees."""
     known, lemmas = _folded_lexicon()
