@@ -40,19 +40,31 @@ class Keys:
 
     # Search -------------------------------------------------------------------------------
     def postings(self, term: str) -> str:
-        """Sorted set: article id → the term's weight in it (title counted above body)."""
+        """String: packed postings (document number, impact), 5 bytes each; storage/search.py."""
         return self._key("idx", term)
 
-    def article_terms(self, article_id: str) -> str:
-        """Hash: term → weight, what the article put in the index (to take it out again)."""
-        return self._key("terms", article_id)
+    def search_docs(self) -> str:
+        """String: every document number's published time, 4 bytes each, append-only."""
+        return self._key("idx-docs")
+
+    def search_dead(self) -> str:
+        """Bitmap: document numbers no longer live (replaced or removed articles)."""
+        return self._key("idx-dead")
+
+    def search_ids(self) -> str:
+        """Hash: live document number → article id."""
+        return self._key("idx-ids")
+
+    def search_dirty(self) -> str:
+        """Hash: term → dead postings it still holds, until compaction rewrites it."""
+        return self._key("idx-dirty")
 
     def vocabulary(self) -> str:
-        """Sorted set, all scores 0: every indexed term, for prefix lookups (ZRANGEBYLEX)."""
+        """Sorted set, all scores 0: every indexed term, for completing a word (ZRANGEBYLEX)."""
         return self._key("vocabulary")
 
     def index_stats(self) -> str:
-        """Hash: documents, total length: for BM25's average document length."""
+        """Hash: next (last document number given), documents, length (sum of lengths)."""
         return self._key("idx-stats")
 
     # Subscribers --------------------------------------------------------------------------

@@ -53,3 +53,11 @@ async def connect(url: str) -> Redis:
         await client.aclose()
         raise StorageUnavailable(f"Redis is unreachable at {redact(url)}: {error}") from None
     return client
+
+
+async def get_bytes(client: Redis, key: str) -> bytes | None:
+    """A string value as bytes, even on a client that decodes replies (binary index data)."""
+    value: bytes | None = await client.execute_command(  # type: ignore[no-untyped-call]
+        "GET", key, NEVER_DECODE=True
+    )
+    return value

@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 import secrets
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.article import ID_PATTERN, Article
 from storage.keys import Keys
@@ -44,18 +46,22 @@ class ShortLinks:
     keys: Keys
     public_url: str
 
-    async def assign(self, article: Article) -> str:
-        """The article's own code, made once; its aliases (the source's short link, its URL)
-        are indexed too."""
-        article_key = self.keys.article(article.id)
-        code: str | None = await awaited(self.redis.hget(article_key, "code"))
-        if code is None:
-            code = await self._claim(article.id)
-            await awaited(self.redis.hset(article_key, "code", code))
-        aliases = [link for link in (article.short_link, article.url) if link]
-        if aliases:
-            await self.redis.mset({self.keys.alias(link_key(a)): article.id for a in aliases})
-        return code
+    async def code(self, article_id: str) -> str | None:
+        """The article's own code (given when the article was first stored)."""
+        return await awaited(self.redis.hget(self.keys.article(article_id), "code"))
+
+    async def claim_many(self, article_ids: Sequence[str]) -> list[str]:
+        """A new code for each article, claimed in one round trip; the rare collision is
+        retried alone."""
+        codes = [new_code() for _ in article_ids]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for code, article_id in zip(codes, article_ids, strict=True):
+                pipe.set(self.keys.short_code(code), article_id, nx=True)
+            claimed: list[bool | None] = await pipe.execute()
+        return [
+            code if ok else await self._claim(article_id)
+            for code, ok, article_id in zip(codes, claimed, article_ids, strict=True)
+        ]
 
     async def _claim(self, article_id: str) -> str:
         for length in (CODE_LENGTH, CODE_LENGTH + 1):
@@ -64,6 +70,20 @@ class ShortLinks:
                 if await self.redis.set(self.keys.short_code(code), article_id, nx=True):
                     return code
         raise RuntimeError("no free short code after repeated collisions")  # pragma: no cover
+
+    def aliases(self, article: Article) -> dict[str, str]:
+        """Alias keys (the source's short link, the article URL) → the article id."""
+        links = (article.short_link, article.url)
+        return {self.keys.alias(link_key(link)): article.id for link in links if link}
+
+    def queue_forget(self, pipe: Pipeline, article: Article, code: str | None) -> None:
+        """Queue the removal of the article's code, aliases and clicks (it leaves the store)."""
+        doomed = list(self.aliases(article))
+        if code:
+            doomed.append(self.keys.short_code(code))
+            pipe.hdel(self.keys.clicks(), code)
+        if doomed:
+            pipe.delete(*doomed)
 
     def url(self, code: str) -> str:
         return f"{self.public_url.rstrip('/')}/{code}"
@@ -89,13 +109,3 @@ class ShortLinks:
 
     async def clicks(self, code: str) -> int:
         return int(await awaited(self.redis.hget(self.keys.clicks(), code)) or 0)
-
-    async def forget(self, article: Article) -> None:
-        """Remove the article's code and aliases (when the article leaves the store)."""
-        code = await awaited(self.redis.hget(self.keys.article(article.id), "code"))
-        doomed = [self.keys.alias(link_key(a)) for a in (article.short_link, article.url) if a]
-        if code:
-            doomed.append(self.keys.short_code(code))
-            await awaited(self.redis.hdel(self.keys.clicks(), code))
-        if doomed:
-            await self.redis.delete(*doomed)

@@ -14,40 +14,46 @@ from tests.conftest import ARTICLES
 PUBLIC = "https://khabar.example.ir"
 
 
-async def stored(redis: Redis, keys: Keys, article: Article) -> ShortLinks:
-    await ArticleStore(redis, keys).save(article)
-    return ShortLinks(redis, keys, PUBLIC)
+async def stored(redis: Redis, keys: Keys, article: Article) -> tuple[ShortLinks, str]:
+    """The links of a store holding the article, and the article's code."""
+    store = ArticleStore(redis, keys, public_url=PUBLIC)
+    await store.save(article)
+    code = await store.links.code(article.id)
+    assert code is not None
+    return store.links, code
 
 
 async def test_each_article_gets_one_unguessable_code(redis: Redis, keys: Keys) -> None:
     store = ArticleStore(redis, keys)
-    links = ShortLinks(redis, keys, PUBLIC)
-    codes = []
-    for path in ARTICLES:
-        article = parse_file(path)
-        await store.save(article)
-        code = await links.assign(article)
-        assert re.fullmatch(r"[0-9A-Za-z]{6}", code)
-        assert await links.assign(article) == code, "assigning again keeps the code"
-        codes.append(code)
+    await store.save_many([parse_file(path) for path in ARTICLES])
+    codes = [await store.links.code(parse_file(path).id) for path in ARTICLES]
+    assert all(code and re.fullmatch(r"[0-9A-Za-z]{6}", code) for code in codes)
     assert len(set(codes)) == 3
-    assert not any(code.isdigit() for code in codes)
+    assert not any(code and code.isdigit() for code in codes)
 
 
 async def test_saving_an_article_again_keeps_its_code(redis: Redis, keys: Keys) -> None:
     article = parse_file(ARTICLES[0])
-    links = await stored(redis, keys, article)
-    code = await links.assign(article)
+    links, code = await stored(redis, keys, article)
     await ArticleStore(redis, keys).save(article.model_copy(update={"title": "تازه"}))
-    assert await links.assign(article) == code
+    await ArticleStore(redis, keys).save(article)
+    assert await links.code(article.id) == code
+    assert await links.resolve(code) == article.id
+
+
+async def test_codes_claimed_in_a_batch_never_collide(redis: Redis, keys: Keys) -> None:
+    links = ShortLinks(redis, keys, PUBLIC)
+    await redis.set(keys.short_code("taken1"), "someone-else")
+    codes = await links.claim_many([f"a{n}" for n in range(300)])
+    assert len(set(codes)) == 300 and "taken1" not in codes
+    assert [await links.resolve(code) for code in codes[:3]] == ["a0", "a1", "a2"]
 
 
 async def test_resolve_every_way_a_reader_may_paste_an_article(redis: Redis, keys: Keys) -> None:
     article = parse_file(ARTICLES[0]).model_copy(
         update={"url": "https://www.hamshahrionline.ir/news/265240/"}
     )
-    links = await stored(redis, keys, article)
-    code = await links.assign(article)
+    links, code = await stored(redis, keys, article)
     for text in (
         code,
         f"{PUBLIC}/{code}",
@@ -64,21 +70,23 @@ async def test_resolve_every_way_a_reader_may_paste_an_article(redis: Redis, key
 
 async def test_clicks_are_counted_per_code(redis: Redis, keys: Keys) -> None:
     article = parse_file(ARTICLES[1])
-    links = await stored(redis, keys, article)
-    code = await links.assign(article)
+    links, code = await stored(redis, keys, article)
     assert await links.clicks(code) == 0
     await links.click(code)
     assert await links.click(code) == 2
     assert await links.clicks(code) == 2
 
 
-async def test_forget_removes_code_and_aliases(redis: Redis, keys: Keys) -> None:
+async def test_deleting_an_article_removes_code_aliases_and_clicks(
+    redis: Redis, keys: Keys
+) -> None:
     article = parse_file(ARTICLES[2])
-    links = await stored(redis, keys, article)
-    code = await links.assign(article)
-    await links.forget(article)
+    links, code = await stored(redis, keys, article)
+    await links.click(code)
+    assert await ArticleStore(redis, keys).delete(article.id)
     assert await links.resolve(code) is None
     assert await links.resolve("newspaper.hamshahrionline.ir/3bXw1") is None
+    assert await links.clicks(code) == 0
 
 
 def test_link_keys_ignore_scheme_www_and_trailing_slash() -> None:

@@ -1,0 +1,388 @@
+"""Full-text search: an inverted index in plain Redis, ranked by BM25F.
+
+Every stored version of an article is a *document* with a number of its own (handed out by
+`reserve`); a changed article gets a new number and its old one is marked dead, so an update
+never has to find and take out the old version's entries one by one.
+
+Keys (names in storage/keys.py):
+- postings(term): a string of packed postings, 5 bytes each: the document number (uint32,
+  little-endian) and the term's impact in that document (uint8), appended in number order.
+  The impact is BM25's term-frequency part with the fields weighted (title above lead and
+  key points above body) and the length normalized, quantized to 1..255; the query adds the
+  term's idf, computed from the live postings, at search time. 5 bytes a posting is what
+  keeps the index smaller than the articles themselves (a Redis sorted set costs 30 to 110).
+- search_docs: the published time (uint32 seconds) of every document number, 4 bytes each;
+  written once, never changed, so each process caches it and reads only what is new.
+- search_dead: a bitmap of document numbers no longer live (replaced or removed).
+- search_ids: hash, document number → article id, for the live documents.
+- index_stats: hash: next (last number handed out), documents, length (for the average
+  document length).
+- search_dirty: hash, term → dead postings it still holds; `compact` rewrites those strings.
+- vocabulary: sorted set of every term, for completing the word being typed (ZRANGEBYLEX).
+
+A search reads every query word's postings in one round trip and scores them with numpy, so a
+word found in half the archive costs a few milliseconds, not a Python loop over it.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+import numpy.typing as npt
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+
+from bot.article import Article
+from bot.persian import search_key
+from storage.analysis import query_terms, stem, terms
+from storage.keys import Keys
+from storage.redis import awaited, get_bytes
+
+K1 = 1.2
+B = 0.75
+TITLE_WEIGHT = 3.0
+TAG_WEIGHT = 2.0
+LEAD_WEIGHT = 1.5
+BODY_WEIGHT = 1.0
+IMPACT_LEVELS = 255
+DEFAULT_LENGTH = 300.0
+"""The average document length assumed before anything is indexed."""
+
+PREFIX_MIN = 2
+"""A word being typed is completed from two characters on."""
+PREFIX_SCAN = 64
+PREFIX_EXPANSIONS = 12
+"""Completions of the word being typed: the most frequent of the first PREFIX_SCAN terms."""
+
+MAX_QUERY_WORDS = 16
+COMPACT_BATCH = 200
+
+_POSTING = np.dtype([("doc", "<u4"), ("impact", "u1")])
+_PUBLISHED = np.dtype("<u4")
+_PUBLISHED_SIZE = _PUBLISHED.itemsize
+_PACK_POSTING = struct.Struct("<IB").pack
+
+# Ranking key, one int64 per candidate: words matched, then score, then recency.
+_SCORE_SCALE = 1000
+_SCORE_BITS = 20
+_MATCHED_SHIFT = 32 + _SCORE_BITS
+
+_RESERVE = """
+local last = redis.call('HINCRBY', KEYS[1], 'next', ARGV[1])
+local first = last - tonumber(ARGV[1]) + 1
+redis.call('SETRANGE', KEYS[2], first * 4, ARGV[2])
+return first
+"""
+
+# Rewrites a postings string without its dead entries, keeping whatever was appended after
+# it was read (ARGV[1] = the length that was read, ARGV[2] = the kept postings of that part).
+_COMPACT = """
+local tail = ''
+local length = redis.call('STRLEN', KEYS[1])
+local read = tonumber(ARGV[1])
+if length < read then return 0 end
+if length > read then tail = redis.call('GETRANGE', KEYS[1], read, -1) end
+local kept = ARGV[2] .. tail
+if kept == '' then
+    redis.call('DEL', KEYS[1])
+    redis.call('ZREM', KEYS[2], ARGV[3])
+else
+    redis.call('SET', KEYS[1], kept)
+end
+if redis.call('HINCRBY', KEYS[3], ARGV[3], -tonumber(ARGV[4])) <= 0 then
+    redis.call('HDEL', KEYS[3], ARGV[3])
+end
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Document:
+    """What an article puts in the index: weighted term frequencies and its length."""
+
+    weights: dict[str, float]
+    length: int
+
+
+def analyze(article: Article) -> Document:
+    weights: dict[str, float] = {}
+    length = 0
+    for text, weight in _fields(article):
+        found = terms(text)
+        length += len(found)
+        for term in found:
+            weights[term] = weights.get(term, 0.0) + weight
+    return Document(weights, length)
+
+
+def _fields(article: Article) -> Iterable[tuple[str, float]]:
+    yield article.title, TITLE_WEIGHT
+    if article.tags:
+        yield "\n".join(article.tags), TAG_WEIGHT
+    if article.lead:
+        yield article.lead, LEAD_WEIGHT
+    for point in article.key_points:
+        yield point.text, LEAD_WEIGHT
+    for quote in article.quotes:
+        body = [quote.heading or "", quote.speaker, quote.role or "", quote.text]
+        yield "\n".join(body), BODY_WEIGHT
+    if article.paragraphs:
+        yield "\n".join(article.paragraphs), BODY_WEIGHT
+
+
+def impact(weight: float, length: int, average_length: float) -> int:
+    """BM25's term-frequency part, 0..k1+1, quantized to 1..255."""
+    norm = K1 * (1 - B + B * length / average_length)
+    part = weight * (K1 + 1) / (weight + norm)
+    return max(1, min(IMPACT_LEVELS, round(part / (K1 + 1) * IMPACT_LEVELS)))
+
+
+def postings(numbered: Sequence[tuple[int, Document]], average_length: float) -> dict[str, bytes]:
+    """The packed postings of a batch of documents, per term, in document-number order."""
+    packed: dict[str, bytearray] = {}
+    for number, document in sorted(numbered, key=lambda item: item[0]):
+        for term, weight in document.weights.items():
+            entry = _PACK_POSTING(number, impact(weight, document.length, average_length))
+            if (buffer := packed.get(term)) is None:
+                packed[term] = bytearray(entry)
+            else:
+                buffer += entry
+    return {term: bytes(buffer) for term, buffer in packed.items()}
+
+
+@dataclass(frozen=True)
+class Hit:
+    article_id: str
+    score: float
+    published: datetime
+    matched: int
+    """How many of the query's words the article has."""
+
+
+@dataclass(frozen=True)
+class Results:
+    total: int
+    hits: list[Hit]
+
+
+@dataclass(frozen=True)
+class _Word:
+    """One word of the query: its terms (several when it is being typed) and their postings."""
+
+    terms: list[str]
+    found: list[npt.NDArray[np.void]] = field(default_factory=list)
+
+
+@dataclass
+class SearchIndex:
+    redis: Redis
+    keys: Keys
+    _published: npt.NDArray[np.uint32] = field(
+        default_factory=lambda: np.zeros(0, dtype=_PUBLISHED), repr=False
+    )
+
+    # Writing --------------------------------------------------------------------------------
+    async def average_length(self) -> float:
+        documents, length = await awaited(
+            self.redis.hmget(self.keys.index_stats(), ["documents", "length"])
+        )
+        if not documents or int(documents) <= 0:
+            return DEFAULT_LENGTH
+        return max(1.0, int(length or 0) / int(documents))
+
+    async def reserve(self, published: Sequence[float]) -> int:
+        """Numbers for len(published) new documents, consecutive; the first is returned. Their
+        published times are written with them, so the table never has a gap."""
+        times = np.array([_published_seconds(value) for value in published], dtype=_PUBLISHED)
+        script = self.redis.register_script(_RESERVE)
+        keys = [self.keys.index_stats(), self.keys.search_docs()]
+        return int(await script(keys=keys, args=[len(times), times.tobytes()]))
+
+    def add(self, pipe: Pipeline, packed: dict[str, bytes]) -> None:
+        """Queue the appends of a batch's postings (see `postings`) and its new vocabulary."""
+        for term, entries in packed.items():
+            pipe.append(self.keys.postings(term), entries)
+        if packed:
+            pipe.zadd(self.keys.vocabulary(), dict.fromkeys(packed, 0), nx=True)
+
+    def forget(self, pipe: Pipeline, document: Document) -> None:
+        """Queue the bookkeeping for a document that died: its terms hold a dead posting each
+        until `compact` rewrites them."""
+        for term in document.weights:
+            pipe.hincrby(self.keys.search_dirty(), term, 1)
+
+    async def compact(self) -> int:
+        """Rewrite the postings that hold dead documents; returns how many terms were."""
+        dirty: dict[str, str] = await awaited(self.redis.hgetall(self.keys.search_dirty()))
+        if not dirty:
+            return 0
+        dead = _bits(await get_bytes(self.redis, self.keys.search_dead()))
+        script = self.redis.register_script(_COMPACT)
+        items = list(dirty.items())
+        for start in range(0, len(items), COMPACT_BATCH):
+            batch = items[start : start + COMPACT_BATCH]
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for term, _ in batch:
+                    pipe.execute_command("GET", self.keys.postings(term), NEVER_DECODE=True)
+                raws: list[bytes | None] = await pipe.execute()
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for (term, count), raw in zip(batch, raws, strict=True):
+                    raw = raw or b""
+                    entries = np.frombuffer(raw, dtype=_POSTING)
+                    kept = entries[~_is_dead(entries["doc"], dead)]
+                    keys = [
+                        self.keys.postings(term),
+                        self.keys.vocabulary(),
+                        self.keys.search_dirty(),
+                    ]
+                    await script(keys=keys, args=[len(raw), kept.tobytes(), term, count],
+                                 client=pipe)
+                await pipe.execute()
+        return len(items)
+
+    # Searching ------------------------------------------------------------------------------
+    async def search(
+        self, query: str, offset: int = 0, limit: int = 10, *, typing: bool = False
+    ) -> Results:
+        """Articles for a query, best first: those with more of its words, then by BM25F
+        score, then the newest. With `typing`, the last word may be unfinished and is
+        completed from the index's vocabulary (inline search as the reader types)."""
+        words = [_Word([term]) for term in query_terms(query)[:MAX_QUERY_WORDS]]
+        if typing and query[-1:].strip() and words:
+            completions = await self._complete(search_key(query).rsplit(" ", 1)[-1])
+            words[-1] = _Word(list(dict.fromkeys([*words[-1].terms, *completions])))
+        if not words or limit <= 0:
+            return Results(0, [])
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.execute_command(
+                "GETRANGE", self.keys.search_docs(), len(self._published) * _PUBLISHED_SIZE, -1,
+                NEVER_DECODE=True,
+            )
+            pipe.execute_command("GET", self.keys.search_dead(), NEVER_DECODE=True)
+            pipe.hmget(self.keys.index_stats(), ["documents", "next"])
+            for word in words:
+                for term in word.terms:
+                    pipe.execute_command("GET", self.keys.postings(term), NEVER_DECODE=True)
+            replies = await pipe.execute()
+        new_published, dead_raw, (documents, last), *raws = replies
+        self._extend_published(new_published or b"", int(last or 0))
+        for word in words:
+            for _ in word.terms:
+                word.found.append(np.frombuffer(raws.pop(0) or b"", dtype=_POSTING))
+        ranking = self._rank(words, _bits(dead_raw), int(documents or 0), offset + limit)
+        page = ranking.best[offset:]
+        if not len(page):
+            return Results(ranking.total, [])
+        ids = await awaited(self.redis.hmget(self.keys.search_ids(), [str(n) for n in page]))
+        hits = [
+            Hit(
+                article_id=article_id,
+                score=round(float(ranking.scores[number]), 4),
+                published=datetime.fromtimestamp(int(self._published[number]), UTC),
+                matched=int(ranking.matched[number]),
+            )
+            for number, article_id in zip(page.tolist(), ids, strict=True)
+            if article_id is not None
+        ]
+        return Results(ranking.total, hits)
+
+    async def _complete(self, prefix: str) -> list[str]:
+        """The most frequent indexed terms that start with the word being typed."""
+        if len(prefix) < PREFIX_MIN:
+            return []
+        start = prefix.encode()
+        found: list[str] = await self.redis.zrangebylex(
+            self.keys.vocabulary(), b"[" + start, b"[" + start + b"\xff", 0, PREFIX_SCAN
+        )
+        if stem(prefix) != prefix:
+            found.append(stem(prefix))
+        if len(found) <= PREFIX_EXPANSIONS:
+            return found
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for term in found:
+                pipe.strlen(self.keys.postings(term))
+            sizes: list[int] = await pipe.execute()
+        ordered = sorted(zip(sizes, found, strict=True), key=lambda item: -item[0])
+        return [term for _, term in ordered[:PREFIX_EXPANSIONS]]
+
+    def _extend_published(self, new: bytes, last: int) -> None:
+        if last + 1 < len(self._published):  # the index was emptied under us (tests, resets)
+            self._published = np.zeros(0, dtype=_PUBLISHED)
+            return
+        whole = len(new) - len(new) % _PUBLISHED_SIZE
+        if whole:
+            added = np.frombuffer(new[:whole], dtype=_PUBLISHED)
+            self._published = np.concatenate([self._published, added])
+
+    def _rank(
+        self, words: list[_Word], dead: npt.NDArray[np.bool_], documents: int, wanted: int
+    ) -> _Ranking:
+        """The best `wanted` document numbers in order, with every number's score and words
+        matched, and how many matched at all."""
+        size = len(self._published)
+        scores = np.zeros(size, dtype=np.float64)
+        matched = np.zeros(size, dtype=np.int64)
+        live = self._published != 0
+        overlap = min(size, len(dead))
+        live[:overlap] &= ~dead[:overlap]
+        for word in words:
+            best = np.zeros(size, dtype=np.uint8)
+            for entries in word.found:
+                numbers = entries["doc"]
+                inside = numbers < size
+                numbers, impacts = numbers[inside], entries["impact"][inside]
+                best[numbers] = np.maximum(best[numbers], impacts)
+            best[~live] = 0
+            present = np.flatnonzero(best)
+            if not len(present):
+                continue
+            frequency = len(present)
+            idf = math.log(1 + (max(documents, frequency) - frequency + 0.5) / (frequency + 0.5))
+            scores[present] += idf * best[present] * ((K1 + 1) / IMPACT_LEVELS)
+            matched[present] += 1
+        candidates = np.flatnonzero(matched)
+        quantized = np.minimum(
+            (scores[candidates] * _SCORE_SCALE).astype(np.int64), (1 << _SCORE_BITS) - 1
+        )
+        order_key = -(
+            (matched[candidates] << _MATCHED_SHIFT)
+            | (quantized << 32)
+            | self._published[candidates].astype(np.int64)
+        )
+        wanted = min(wanted, len(candidates))
+        if wanted < len(candidates):
+            top = np.argpartition(order_key, wanted - 1)[:wanted]
+        else:
+            top = np.arange(len(candidates))
+        top = top[np.argsort(order_key[top], kind="stable")]
+        return _Ranking(candidates[top], len(candidates), scores, matched)
+
+
+@dataclass(frozen=True)
+class _Ranking:
+    best: npt.NDArray[np.int64]
+    total: int
+    scores: npt.NDArray[np.float64]
+    matched: npt.NDArray[np.int64]
+
+
+def _published_seconds(value: float) -> int:
+    """Seconds since the epoch as stored: at least 1, since 0 marks a number never used."""
+    return max(1, min(int(value), 2**32 - 1))
+
+
+def _bits(raw: bytes | None) -> npt.NDArray[np.bool_]:
+    """A Redis bitmap (bit 0 = the first byte's high bit) as a boolean array."""
+    return np.unpackbits(np.frombuffer(raw or b"", dtype=np.uint8)).astype(bool)
+
+
+def _is_dead(numbers: npt.NDArray[np.uint32], dead: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    inside = numbers < len(dead)
+    result = np.zeros(len(numbers), dtype=bool)
+    result[inside] = dead[numbers[inside]]
+    return result
