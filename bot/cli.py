@@ -1,22 +1,34 @@
-"""The `khabar` command (DESIGN.md): parse, card; one JSON object per line where asked."""
+"""The `khabar` command (DESIGN.md): parse, card, ingest, search; one JSON object per line
+where asked."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from bot.article import Article
 from bot.card import render
+from bot.config import ConfigError, load_settings
+from bot.ingest import ProgressBar, ingest
 from bot.parse import ParseError, load_articles, parse_file
+from storage.articles import ArticleStore, Saved
+from storage.keys import Keys
+from storage.redis import StorageUnavailable, connect
 
 log = logging.getLogger("khabar")
 
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
+EXIT_USAGE = 2
+
+T = TypeVar("T")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -32,7 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="khabar", description="Persian news for Telegram: parse articles, render cards."
+        prog="khabar",
+        description="Persian news for Telegram: parse, render, store and search articles.",
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
@@ -46,7 +59,29 @@ def _parser() -> argparse.ArgumentParser:
     card.add_argument("--json", action="store_true",
                       help='one line per article: {"id": ..., "messages": [payload, ...]}')
     card.set_defaults(command=_card)
+
+    ingest = commands.add_parser("ingest", help="store articles (files or folders) in Redis")
+    ingest.add_argument("paths", nargs="+", metavar="PATH", type=Path,
+                        help="raw .txt pages, .json / .jsonl Articles, or folders of them")
+    ingest.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="draw a progress bar (default: when stderr is a terminal)")
+    ingest.set_defaults(command=_ingest)
+
+    search = commands.add_parser("search", help="search the stored articles")
+    search.add_argument("query", nargs="+", metavar="QUERY")
+    search.add_argument("--json", action="store_true",
+                        help='one line per result: {"id", "title", "published", "score"}')
+    search.add_argument("--limit", type=_positive, default=10, metavar="N",
+                        help="at most N results (default 10)")
+    search.set_defaults(command=_search)
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def _parse(args: argparse.Namespace) -> int:
@@ -78,6 +113,68 @@ def _card(args: argparse.Namespace) -> int:
             print(message.text)
         print()
     return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    bar = ProgressBar(sys.stderr) if show else None
+
+    def skipped(error: ParseError) -> None:
+        if bar:
+            bar.note(f"khabar: skipped {error}")
+        else:
+            _report(error)
+
+    summary = _with_store(lambda store: ingest(
+        store, args.paths, on_progress=bar.draw if bar else None, on_skip=skipped
+    ))
+    if bar:
+        bar.close()
+    saved = summary.saved
+    print(
+        f"khabar: {summary.files} files, {summary.articles} articles: "
+        f"{saved[Saved.STORED]} stored, {saved[Saved.UPDATED]} updated, "
+        f"{saved[Saved.UNCHANGED]} unchanged; {len(summary.expired)} older than the retention "
+        f"window, not stored; {len(summary.skipped)} files skipped",
+        file=sys.stderr,
+    )
+    return EXIT_SOME_FAILED if summary.skipped else EXIT_OK
+
+
+def _search(args: argparse.Namespace) -> int:
+    query = " ".join(args.query)
+    found = _with_store(lambda store: store.find(query, 0, args.limit))
+    for number, (article, hit) in enumerate(found, 1):
+        published = article.published.isoformat() if article.published else None
+        if args.json:
+            _print_json({"id": article.id, "title": article.title,
+                         "published": published, "score": hit.score})
+        else:
+            print(f"{number:>3}. {article.title}  [{article.id}, {published or '-'}, {hit.score}]")
+    return EXIT_OK
+
+
+def _with_store(work: Callable[[ArticleStore], Awaitable[T]]) -> T:
+    """Run `work` on the store of the configured Redis; operator errors end the command."""
+
+    async def run() -> T:
+        settings = load_settings()
+        redis = await connect(settings.redis_url)
+        try:
+            store = ArticleStore(
+                redis, Keys(settings.redis_prefix),
+                retention=timedelta(days=settings.retention_days),
+                public_url=settings.public_url,
+            )
+            return await work(store)
+        finally:
+            await redis.aclose()
+
+    try:
+        return asyncio.run(run())
+    except (ConfigError, StorageUnavailable) as error:
+        print(f"khabar: {error}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
 
 
 def _articles(paths: list[Path]) -> Iterator[Article | None]:

@@ -47,6 +47,9 @@ class ParseError(ValueError):
         self.name = name
         self.problem = problem
 
+    def __reduce__(self) -> tuple[type[ParseError], tuple[str, str]]:
+        return ParseError, (self.name, self.problem)  # picklable, for parsing in other processes
+
 
 def _compact_key(text: str) -> str:
     """The search key without spaces: «به اشتراک بگذارید» and «به‌اشتراک بگذارید» agree."""

@@ -530,35 +530,41 @@ _SEARCH_FOLD: dict[str, str] = {
     "ۀ": "ه",
     "٫": ".",
     "٬": "",
-    ZWNJ: "",
     "\u200d": "",
     **{digit: str(value % 10) for value, digit in enumerate(PERSIAN_DIGITS + _ARABIC_DIGITS)},
 }
-# A regular expression over the few characters that change is several times faster than
-# str.translate, which looks every character of the text up in a dict.
-_SEARCH_FOLDABLE = re.compile("[" + "".join(_SEARCH_FOLD) + "]")
-_DIACRITICS = re.compile("[\u064b-\u065f\u0670\u06d6-\u06ed]")
+_DIACRITIC_RANGE = "\u064b-\u065f\u0670\u06d6-\u06ed"
+# One pass over the text for every character that changes: a regular expression that finds
+# the few is several times faster than str.translate, which looks every character up.
+_SEARCH_CHANGES = re.compile(f"[{''.join(_SEARCH_FOLD)}{_DIACRITIC_RANGE}]")
 _DIGIT_GROUPING = re.compile(r"(?<=\d)[,٬](?=\d{3}(?!\d))")
 # Words: runs of letters, or numbers with their decimals; a number glued to a word is two.
 _SEARCH_TOKEN = re.compile(r"\d+(?:\.\d+)*|[^\W\d_]+")
 
 
-def search_key(text: str) -> str:
+def search_key(text: str, *, normalized: bool = False) -> str:
     """The form text is matched in: folded letters, no diacritics, ASCII digits, no ZWNJ.
 
     Glued, half-spaced and wrongly spaced spellings («کلانشهرها», «کلان‌شهرها», «می‌توان»,
     «می توان», «ظرفیت های») give the same key; words are separated by single spaces,
     punctuation dropped, Latin lower-cased, numbers split from the words they are glued to.
+    `normalized` says the text is already in display form (`normalize`), which has had the
+    character clean-up and the joining of spaced forms: they are skipped.
     """
-    text = _join_spaced(_clean_characters(text))
-    text = _DIACRITICS.sub("", unicodedata.normalize("NFC", text))
+    if not normalized:
+        text = _join_spaced(_clean_characters(text))
+    text = unicodedata.normalize("NFC", text)
     if "," in text or "٬" in text:
         text = _DIGIT_GROUPING.sub("", text)
-    text = _SEARCH_FOLDABLE.sub(lambda match: _SEARCH_FOLD[match.group()], text).casefold()
+    text = _SEARCH_CHANGES.sub(_search_change, text.replace(ZWNJ, ""))
     words: list[str] = []
-    for word in text.split():
+    for word in text.casefold().split():
         if word.isalpha():  # most words: no regular expression needed
             words.append(word)
         else:
             words.extend(_SEARCH_TOKEN.findall(word))
     return " ".join(words)
+
+
+def _search_change(match: re.Match[str]) -> str:
+    return _SEARCH_FOLD.get(match.group(), "")  # diacritics go

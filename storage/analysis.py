@@ -8,11 +8,10 @@ a word and the whole is not a word of its own.
 
 from __future__ import annotations
 
-import itertools
 from functools import cache, lru_cache
 
 from bot.lexicon import lexicon
-from bot.persian import search_key
+from bot.persian import ZWNJ, search_key
 
 _STOP_WORDS = """
 و در به از که این را با است برای آن یک تا هم ها های می نمی شد شده شود کرد کرده کند کنند
@@ -20,7 +19,9 @@ _STOP_WORDS = """
 پس پیش بین روی زیر سر خود دیگر چه چرا چون چند نه هیچ وی ایشان بی ولی یعنی حتی باید
 """
 _PLURAL = ("هایی", "های", "ها")
-_OTHER = ("ترین", "تر", "ان", "ات")
+_SUFFIXES = frozenset(("ترین", "تر", "ای", "ام", "اش", "ات", "اند", "ایم", "اید", "ها", "های"))
+_OTHER = ("ترین", "تر", "ان")
+"""Not «ات»: Arabic plurals in «ات» are words of their own (صادرات, انتخابات, اطلاعات)."""
 _MIN_STEM = 2
 
 
@@ -38,13 +39,34 @@ def _folded_lexicon() -> tuple[frozenset[str], frozenset[str]]:
     return known, lemmas
 
 
+@cache
+def _frequencies() -> tuple[dict[str, float], dict[str, float]]:
+    """Search-key form → corpus frequency: of any spelling, and of the glued spelling alone
+    (a word written glued in the corpus, «تنها», is a word; «کتاب‌ها» is a plural)."""
+    lex = lexicon()
+    spelled: dict[str, float] = {}
+    glued: dict[str, float] = {}
+    for word, frequency in lex.zipf.items():
+        key = search_key(word)
+        spelled[key] = max(spelled.get(key, 0.0), frequency)
+        if ZWNJ not in word:
+            glued[key] = max(glued.get(key, 0.0), frequency)
+    return spelled, glued
+
+
 @lru_cache(maxsize=200_000)
 def stem(term: str) -> str:
     """The term without a plural or comparative suffix, when the lexicon agrees."""
     known, lemmas = _folded_lexicon()
+    spelled, glued = _frequencies()
     for suffix in _PLURAL:
-        if term.endswith(suffix) and len(term) - len(suffix) >= _MIN_STEM:
-            return term[: -len(suffix)]
+        rest = term[: -len(suffix)]
+        if not term.endswith(suffix) or len(rest) < _MIN_STEM:
+            continue
+        # A word that merely ends so («تنها», «اجاره‌بها») keeps its «ها»: it is known, and
+        # not rarer written glued than what is left without the suffix.
+        if term not in known or spelled.get(rest, 0.0) > glued.get(term, 0.0):
+            return rest
     if term in lemmas:
         return term
     # «یان» after a vowel: دانشجویان → دانشجو, آقایان → آقا.
@@ -54,8 +76,10 @@ def stem(term: str) -> str:
     if term.endswith("گان") and (single := term[:-3] + "ه") in known:
         return single
     # The ezafe or indefinite «ی» after a vowel: هوای → هوا, دانشجوی → دانشجو.
-    if term.endswith("ی") and term[-2:-1] in ("و", "ا") and term[:-1] in known:
-        return term[:-1]
+    if term.endswith("ی") and term[-2:-1] in ("و", "ا"):
+        rest = term[:-1]
+        if rest in known and rest not in _stop_words():  # not «رای» → «را»
+            return rest
     for suffix in _OTHER:
         rest = term[: -len(suffix)]
         if term.endswith(suffix) and len(rest) >= _MIN_STEM + 1 and rest in known:
@@ -63,45 +87,69 @@ def stem(term: str) -> str:
     return term
 
 
-def terms(text: str) -> list[str]:
-    """The search terms of a text, in order, repeats kept (for term frequencies).
+def terms(text: str, *, normalized: bool = False) -> list[str]:
+    """The search terms of a text, in order, repeats kept (for term frequencies);
+    `normalized`: the text is in display form already (see `search_key`).
 
-    Two neighbouring words that the lexicon knows as one word («کلان شهر» → «کلانشهر»,
-    «راه آهن») add that compound too, so a text that spaces a compound is found by a query
-    that writes it whole, and the other way round."""
-    stop = _stop_words()
-    words = search_key(text).split()
-    found = [stem(word) for word in words if word not in stop]
-    found.extend(_compounds(words, stop))
+    Two neighbouring words that the lexicon writes as one with a half-space («کلان شهر» →
+    «کلانشهر», «راه آهن») add that compound too, so a text that spaces a compound is found by
+    a query that writes it whole, and the other way round."""
+    words = search_key(text, normalized=normalized).split()
+    stems = list(map(_TERMS.__getitem__, words))  # "" for stop words
+    pairs = _compounds()
+    found = list(filter(None, stems))
+    found.extend(filter(None, map(pairs.get, zip(words, stems[1:], strict=False))))
     return found
 
 
-def _compounds(words: list[str], stop: frozenset[str]) -> list[str]:
+class _TermTable(dict[str, str]):
+    """Word → its term, "" for a stop word: each word goes through `stem` once, then it is a
+    plain dict lookup (this runs for every word of every article indexed)."""
+
+    LIMIT = 500_000
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        term = self[word] = "" if word in _stop_words() else stem(word)
+        return term
+
+
+_TERMS = _TermTable()
+
+
+@cache
+def _compounds() -> dict[tuple[str, str], str]:
+    """(first word, term of the second) → the compound's term, for the words the lexicon
+    writes as two joined by a half-space, neither a stop word or a suffix («کلان‌شهر»,
+    «راه‌آهن», «زلزله‌زده»): («کلان», «شهر») → «کلانشهر», which «کلان شهرها» matches too."""
     known = _folded_lexicon()[0]
-    compounds = []
-    for first, second in itertools.pairwise(words):
-        if len(first) < _MIN_STEM or len(second) < _MIN_STEM or first in stop or second in stop:
-            continue
-        if (joined := first + stem(second)) in known:
-            compounds.append(stem(joined))
-    return compounds
+    stop = _stop_words()
+    pairs: dict[tuple[str, str], str] = {}
+    for spellings in lexicon().half_spaced.values():
+        for spelling in spellings:
+            parts = [search_key(part) for part in spelling.split(ZWNJ)]
+            if len(parts) == 2 and all(
+                len(part) >= _MIN_STEM and part in known and part not in stop
+                and part not in _SUFFIXES for part in parts
+            ):
+                pairs[(parts[0], stem(parts[1]))] = stem("".join(parts))
+    return pairs
 
 
 def query_terms(text: str) -> list[str]:
     """A query's words as search terms, one per word a reader typed, a spaced compound
     («کلان شهر») counting as one word."""
-    stop = _stop_words()
-    known = _folded_lexicon()[0]
-    words = [word for word in search_key(text).split() if word not in stop]
+    words = [word for word in search_key(text).split() if _TERMS[word]]
+    pairs = _compounds()
     found: list[str] = []
     index = 0
     while index < len(words):
-        word = words[index]
-        after = words[index + 1] if index + 1 < len(words) else ""
-        if min(len(word), len(after)) >= _MIN_STEM and (joined := word + stem(after)) in known:
-            found.append(stem(joined))
+        after = _TERMS[words[index + 1]] if index + 1 < len(words) else ""
+        if compound := pairs.get((words[index], after)):
+            found.append(compound)
             index += 2
-            continue
-        found.append(stem(word))
-        index += 1
+        else:
+            found.append(_TERMS[words[index]])
+            index += 1
     return list(dict.fromkeys(found))

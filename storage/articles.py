@@ -22,7 +22,7 @@ from bot.article import TEHRAN, Article
 from bot.card import CARD_VERSION, payloads
 from storage.keys import Keys
 from storage.redis import awaited
-from storage.search import SearchIndex, analyze, postings
+from storage.search import Document, Hit, SearchIndex, analyze, postings
 from storage.shortlinks import ShortLinks
 
 
@@ -32,8 +32,9 @@ class Saved(Enum):
     UNCHANGED = "unchanged"
 
 
-def fingerprint(article: Article) -> str:
-    return hashlib.blake2b(article.model_dump_json().encode(), digest_size=12).hexdigest()
+def fingerprint(dump: str) -> str:
+    """Of an article's JSON (`model_dump_json`): equal for equal content."""
+    return hashlib.blake2b(dump.encode(), digest_size=12).hexdigest()
 
 
 def published_timestamp(article: Article, now: datetime) -> float:
@@ -46,39 +47,58 @@ def published_timestamp(article: Article, now: datetime) -> float:
     return now.timestamp()
 
 
-# The old search document of an article (its number and length in `old`) stops being live.
+# Both scripts below work on a batch of articles in one call, so that a batch of thousands
+# costs one command, not one per article; each article's change is atomic with its index
+# entry, so two processes saving the same article leave exactly one live version.
+# KEYS: latest, search ids, search dead, index stats, then per article: article, card.
+
+# The article's old search document (number and length in `old`) stops being live.
 _RETIRE_OLD = """
-if old[1] then
-    redis.call('SETBIT', KEYS[5], old[1], 1)
-    redis.call('HDEL', KEYS[4], old[1])
-    redis.call('HINCRBY', KEYS[6], 'documents', -1)
-    redis.call('HINCRBY', KEYS[6], 'length', -tonumber(old[2] or 0))
-end
-return old[1]
+    if old[1] then
+        redis.call('SETBIT', KEYS[3], old[1], 1)
+        redis.call('HDEL', KEYS[2], old[1])
+        documents = documents - 1
+        length = length - tonumber(old[2] or 0)
+    end
+"""
+_TOTALS = """
+redis.call('HINCRBY', KEYS[4], 'documents', documents)
+redis.call('HINCRBY', KEYS[4], 'length', length)
+return n
 """
 
-# Stores a new version of an article and makes it the live document of the search index, in
-# one step, so two processes saving the same article leave exactly one live version.
-# KEYS: article, latest, card, search ids, search dead, index stats
-# ARGV: id, json, fingerprint, published, document number, length, code
+# Stores new versions; ARGV per article: id, json, fingerprint, published, document number,
+# length, code.
 _REPLACE = """
-local old = redis.call('HMGET', KEYS[1], 'doc', 'length')
-redis.call('HSET', KEYS[1], 'json', ARGV[2], 'fingerprint', ARGV[3], 'published', ARGV[4],
-           'doc', ARGV[5], 'length', ARGV[6], 'code', ARGV[7])
-redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
-redis.call('DEL', KEYS[3])
-redis.call('HSET', KEYS[4], ARGV[5], ARGV[1])
-redis.call('HINCRBY', KEYS[6], 'documents', 1)
-redis.call('HINCRBY', KEYS[6], 'length', ARGV[6])
-""" + _RETIRE_OLD
+local n = (#KEYS - 4) / 2
+local documents, length = 0, 0
+for i = 0, n - 1 do
+    local article, card, a = KEYS[5 + 2 * i], KEYS[6 + 2 * i], 7 * i
+    local id, published, number = ARGV[a + 1], ARGV[a + 4], ARGV[a + 5]
+    local old = redis.call('HMGET', article, 'doc', 'length')
+    redis.call('HSET', article, 'json', ARGV[a + 2], 'fingerprint', ARGV[a + 3],
+               'published', published, 'doc', number, 'length', ARGV[a + 6], 'code', ARGV[a + 7])
+    redis.call('ZADD', KEYS[1], published, id)
+    redis.call('DEL', card)
+    redis.call('HSET', KEYS[2], number, id)
+    documents = documents + 1
+    length = length + tonumber(ARGV[a + 6])
+""" + _RETIRE_OLD + """
+end
+""" + _TOTALS
 
-# Takes an article out of the store and the search index. KEYS as above; ARGV: id.
+# Takes articles out of the store and the index; ARGV per article: id.
 _REMOVE = """
-local old = redis.call('HMGET', KEYS[1], 'doc', 'length')
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('DEL', KEYS[3])
-""" + _RETIRE_OLD
+local n = (#KEYS - 4) / 2
+local documents, length = 0, 0
+for i = 0, n - 1 do
+    local article, card = KEYS[5 + 2 * i], KEYS[6 + 2 * i]
+    local old = redis.call('HMGET', article, 'doc', 'length')
+    redis.call('DEL', article, card)
+    redis.call('ZREM', KEYS[1], ARGV[i + 1])
+""" + _RETIRE_OLD + """
+end
+""" + _TOTALS
 
 
 @dataclass(frozen=True)
@@ -112,56 +132,64 @@ class ArticleStore:
     async def save(self, article: Article) -> Saved:
         return (await self.save_many([article]))[0]
 
-    async def save_many(self, articles: Sequence[Article]) -> list[Saved]:
+    async def save_many(
+        self, articles: Sequence[Article], documents: Sequence[Document] | None = None
+    ) -> list[Saved]:
         """Store articles (a batch is written in a few round trips), index them and give each
         new one its short code. What each save did comes back in order; an article given twice
-        in one batch is saved twice, in order."""
+        in one batch is saved twice, in order. `documents`, when given, are the articles'
+        `analyze` results, worked out elsewhere (another process, for bulk ingest)."""
+        if documents is None:
+            documents = [analyze(article) for article in articles]
         results: list[Saved] = []
-        batch: dict[str, Article] = {}
-        for article in articles:
+        batch: dict[str, tuple[Article, Document]] = {}
+        for article, document in zip(articles, documents, strict=True):
             if article.id in batch:
                 results += await self._save_distinct(list(batch.values()))
                 batch = {}
-            batch[article.id] = article
+            batch[article.id] = (article, document)
         if batch:
             results += await self._save_distinct(list(batch.values()))
         return results
 
-    async def _save_distinct(self, articles: list[Article]) -> list[Saved]:
+    async def _save_distinct(self, given: list[tuple[Article, Document]]) -> list[Saved]:
+        articles = [article for article, _ in given]
         before = await self._stored([article.id for article in articles])
-        digests = [fingerprint(article) for article in articles]
+        dumps = [article.model_dump_json() for article in articles]
+        digests = [fingerprint(dump) for dump in dumps]
         changed = [
-            (article, digest, old)
-            for article, digest, old in zip(articles, digests, before, strict=True)
+            (article, dump, digest, old, document)
+            for (article, document), dump, digest, old
+            in zip(given, dumps, digests, before, strict=True)
             if old.fingerprint != digest
         ]
         if not changed:
             return [Saved.UNCHANGED] * len(articles)
         now = self.clock()
-        published = [published_timestamp(article, now) for article, _, _ in changed]
-        documents = [analyze(article) for article, _, _ in changed]
+        published = [published_timestamp(article, now) for article, *_ in changed]
+        documents = [document for *_, document in changed]
         average = await self.search.average_length()
         new_codes = iter(await self.links.claim_many(
-            [article.id for article, _, old in changed if old.code is None]
+            [article.id for article, _, _, old, _ in changed if old.code is None]
         ))
         first = await self.search.reserve(published)
         packed = postings(list(enumerate(documents, first)), average)
-        replace = self.redis.register_script(_REPLACE)
+        keys = self._batch_keys([article.id for article, *_ in changed])
+        args: list[str | float] = []
+        aliases: dict[str, str] = {}
+        for number, ((article, dump, digest, old, document), when) in enumerate(
+            zip(changed, published, strict=True), first
+        ):
+            code = old.code or next(new_codes)
+            args += [article.id, dump, digest, when, number, document.length, code]
+            aliases |= self.links.aliases(article)
+        previous = [analyze(p) for *_, old, _ in changed if (p := old.article()) is not None]
         async with self.redis.pipeline(transaction=True) as pipe:
-            self.search.add(pipe, packed)
-            for number, ((article, digest, old), when, document) in enumerate(
-                zip(changed, published, documents, strict=True), first
-            ):
-                code = old.code or next(new_codes)
-                args: list[str | float] = [
-                    article.id, article.model_dump_json(), digest, when, number,
-                    document.length, code,
-                ]
-                await replace(keys=self._article_keys(article.id), args=args, client=pipe)
-                if aliases := self.links.aliases(article):
-                    pipe.mset(aliases)
-                if (previous := old.article()) is not None:
-                    self.search.forget(pipe, analyze(previous))
+            await self.search.add(pipe, packed)
+            await self.redis.register_script(_REPLACE)(keys=keys, args=args, client=pipe)
+            if aliases:
+                pipe.mset(aliases)
+            await self.search.forget(pipe, previous)
             await pipe.execute()
         return [
             Saved.UNCHANGED if old.fingerprint == digest
@@ -176,15 +204,17 @@ class ArticleStore:
             replies: list[list[str | None]] = await pipe.execute()
         return [_Stored(*reply) for reply in replies]
 
-    def _article_keys(self, article_id: str) -> list[str]:
-        return [
-            self.keys.article(article_id),
+    def _batch_keys(self, article_ids: Sequence[str]) -> list[str]:
+        """The KEYS of the batch scripts above."""
+        keys = [
             self.keys.latest(),
-            self.keys.card(article_id, CARD_VERSION),
             self.keys.search_ids(),
             self.keys.search_dead(),
             self.keys.index_stats(),
         ]
+        for article_id in article_ids:
+            keys += [self.keys.article(article_id), self.keys.card(article_id, CARD_VERSION)]
+        return keys
 
     async def get(self, article_id: str) -> Article | None:
         raw = await awaited(self.redis.hget(self.keys.article(article_id), "json"))
@@ -205,6 +235,21 @@ class ArticleStore:
         ids = await self.redis.zrevrange(self.keys.latest(), offset, offset + limit - 1)
         return await self.get_many(ids)
 
+    async def find(
+        self, query: str, offset: int = 0, limit: int = 10, *, typing: bool = False
+    ) -> list[tuple[Article, Hit]]:
+        """Search results with their articles (see SearchIndex.search), best first."""
+        return (await self.find_page(query, offset, limit, typing=typing))[1]
+
+    async def find_page(
+        self, query: str, offset: int = 0, limit: int = 10, *, typing: bool = False
+    ) -> tuple[int, list[tuple[Article, Hit]]]:
+        """How many articles match, and one page of them with their hits."""
+        results = await self.search.search(query, offset, limit, typing=typing)
+        articles = {a.id: a for a in await self.get_many([h.article_id for h in results.hits])}
+        page = [(articles[h.article_id], h) for h in results.hits if h.article_id in articles]
+        return results.total, page
+
     async def count(self) -> int:
         return int(await self.redis.zcard(self.keys.latest()))
 
@@ -220,18 +265,23 @@ class ArticleStore:
         """Take articles out of the store, the search index and the short links; returns how
         many there were."""
         stored = await self._stored(article_ids)
-        remove = self.redis.register_script(_REMOVE)
-        removed = 0
+        found = [
+            (article_id, article, old.code)
+            for article_id, old in zip(article_ids, stored, strict=True)
+            if (article := old.article()) is not None
+        ]
+        if not found:
+            return 0
+        ids = [article_id for article_id, _, _ in found]
         async with self.redis.pipeline(transaction=True) as pipe:
-            for article_id, old in zip(article_ids, stored, strict=True):
-                if (article := old.article()) is None:
-                    continue
-                await remove(keys=self._article_keys(article_id), args=[article_id], client=pipe)
-                self.links.queue_forget(pipe, article, old.code)
-                self.search.forget(pipe, analyze(article))
-                removed += 1
+            await self.redis.register_script(_REMOVE)(
+                keys=self._batch_keys(ids), args=ids, client=pipe
+            )
+            for _, article, code in found:
+                self.links.queue_forget(pipe, article, code)
+            await self.search.forget(pipe, [analyze(article) for _, article, _ in found])
             await pipe.execute()
-        return removed
+        return len(found)
 
     async def purge(self, batch: int = 500) -> int:
         """Remove the articles older than the retention window from everything, then compact

@@ -27,8 +27,8 @@ word found in half the archive costs a few milliseconds, not a Python loop over 
 from __future__ import annotations
 
 import math
-import struct
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -45,10 +45,12 @@ from storage.redis import awaited, get_bytes
 
 K1 = 1.2
 B = 0.75
-TITLE_WEIGHT = 3.0
-TAG_WEIGHT = 2.0
-LEAD_WEIGHT = 1.5
-BODY_WEIGHT = 1.0
+# BM25F field weights, in counts so that weighting is list repetition: a word in the body
+# counts 2, in the tags, lead or key points 3, in the title 6 (k1 is scaled to match, so a
+# body occurrence is one term frequency).
+TITLE_WEIGHT = 6
+SUMMARY_WEIGHT = 3
+BODY_WEIGHT = 2
 IMPACT_LEVELS = 255
 DEFAULT_LENGTH = 300.0
 """The average document length assumed before anything is indexed."""
@@ -61,16 +63,39 @@ PREFIX_EXPANSIONS = 12
 
 MAX_QUERY_WORDS = 16
 COMPACT_BATCH = 200
+APPEND_CHUNK = 5_000
+"""Terms per append script call: long enough to save round trips, short enough not to
+hold Redis up for more than a few milliseconds."""
 
 _POSTING = np.dtype([("doc", "<u4"), ("impact", "u1")])
 _PUBLISHED = np.dtype("<u4")
 _PUBLISHED_SIZE = _PUBLISHED.itemsize
-_PACK_POSTING = struct.Struct("<IB").pack
 
 # Ranking key, one int64 per candidate: words matched, then score, then recency.
 _SCORE_SCALE = 1000
 _SCORE_BITS = 20
 _MATCHED_SHIFT = 32 + _SCORE_BITS
+
+# Appends postings to many terms' strings in one call: KEYS[1] is the vocabulary, KEYS[i+1]
+# gets ARGV[i+1]; ARGV[1] is the length of the key prefix before the term. A term seen for the
+# first time joins the vocabulary, so the client never resends the vocabulary it has.
+_APPEND = """
+local skip = tonumber(ARGV[1]) + 1
+for i = 2, #KEYS do
+    if redis.call('APPEND', KEYS[i], ARGV[i]) == #ARGV[i] then
+        redis.call('ZADD', KEYS[1], 0, string.sub(KEYS[i], skip))
+    end
+end
+return #KEYS - 1
+"""
+
+# Adds to many terms' dead-posting counts in one call; ARGV: term, count, term, count...
+_COUNT_DEAD = """
+for i = 1, #ARGV, 2 do
+    redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+return #ARGV / 2
+"""
 
 _RESERVE = """
 local last = redis.call('HINCRBY', KEYS[1], 'next', ARGV[1])
@@ -105,54 +130,67 @@ return 1
 class Document:
     """What an article puts in the index: weighted term frequencies and its length."""
 
-    weights: dict[str, float]
+    weights: Counter[str]
+    """Term → occurrences weighted by field (see TITLE_WEIGHT)."""
     length: int
 
 
 def analyze(article: Article) -> Document:
-    weights: dict[str, float] = {}
-    length = 0
-    for text, weight in _fields(article):
-        found = terms(text)
-        length += len(found)
-        for term in found:
-            weights[term] = weights.get(term, 0.0) + weight
-    return Document(weights, length)
-
-
-def _fields(article: Article) -> Iterable[tuple[str, float]]:
-    yield article.title, TITLE_WEIGHT
-    if article.tags:
-        yield "\n".join(article.tags), TAG_WEIGHT
-    if article.lead:
-        yield article.lead, LEAD_WEIGHT
-    for point in article.key_points:
-        yield point.text, LEAD_WEIGHT
-    for quote in article.quotes:
-        body = [quote.heading or "", quote.speaker, quote.role or "", quote.text]
-        yield "\n".join(body), BODY_WEIGHT
-    if article.paragraphs:
-        yield "\n".join(article.paragraphs), BODY_WEIGHT
+    """The article's terms, each weighted by the fields it is found in (BM25F)."""
+    title = terms(article.title, normalized=True)  # an Article's text is in display form
+    summary = [*article.tags, article.lead or "", *(point.text for point in article.key_points)]
+    lead = terms("\n".join(summary), normalized=True)
+    quotes = [
+        part
+        for quote in article.quotes
+        for part in (quote.heading or "", quote.speaker, quote.role or "", quote.text)
+    ]
+    body = terms("\n".join([*quotes, *article.paragraphs]), normalized=True)
+    weights = Counter(body * BODY_WEIGHT + lead * SUMMARY_WEIGHT + title * TITLE_WEIGHT)
+    return Document(weights, len(title) + len(lead) + len(body))
 
 
 def impact(weight: float, length: int, average_length: float) -> int:
-    """BM25's term-frequency part, 0..k1+1, quantized to 1..255."""
-    norm = K1 * (1 - B + B * length / average_length)
-    part = weight * (K1 + 1) / (weight + norm)
-    return max(1, min(IMPACT_LEVELS, round(part / (K1 + 1) * IMPACT_LEVELS)))
+    """BM25's term-frequency part, tf·(k1+1)/(tf + k1·(1 − b + b·dl/avgdl)), over k1+1 and
+    quantized to 1..255; `weight` is the field-weighted count (tf = weight / BODY_WEIGHT)."""
+    norm = K1 * BODY_WEIGHT * (1 - B + B * length / average_length)
+    return int(weight * IMPACT_LEVELS / (weight + norm) + 0.5) or 1
 
 
 def postings(numbered: Sequence[tuple[int, Document]], average_length: float) -> dict[str, bytes]:
-    """The packed postings of a batch of documents, per term, in document-number order."""
-    packed: dict[str, bytearray] = {}
-    for number, document in sorted(numbered, key=lambda item: item[0]):
-        for term, weight in document.weights.items():
-            entry = _PACK_POSTING(number, impact(weight, document.length, average_length))
-            if (buffer := packed.get(term)) is None:
-                packed[term] = bytearray(entry)
-            else:
-                buffer += entry
-    return {term: bytes(buffer) for term, buffer in packed.items()}
+    """The packed postings of a batch of documents, per term, in document-number order.
+
+    Vectorized: this runs for every posting of a batch (hundreds of thousands), so the only
+    per-posting Python work is C-level (map, dict.fromkeys); `impact` is computed by numpy."""
+    numbered = sorted(numbered, key=lambda item: item[0])
+    every_term: list[str] = []
+    every_weight: list[int] = []
+    sizes: list[int] = []
+    norms: list[float] = []
+    for _, document in numbered:
+        every_term.extend(document.weights.keys())
+        every_weight.extend(document.weights.values())
+        sizes.append(len(document.weights))
+        norms.append(K1 * BODY_WEIGHT * (1 - B + B * document.length / average_length))
+    if not every_term:
+        return {}
+    distinct = list(dict.fromkeys(every_term))
+    number_of = {term: index for index, term in enumerate(distinct)}
+    term_ids = np.fromiter(map(number_of.__getitem__, every_term), np.int64, len(every_term))
+    weights = np.array(every_weight, dtype=np.float64)
+    norm = np.repeat(np.array(norms), sizes)
+    impacts = np.maximum(1, (weights * IMPACT_LEVELS / (weights + norm) + 0.5).astype(np.int64))
+    order = np.argsort(term_ids, kind="stable")  # stable: numbers stay ascending in a term
+    entries = np.empty(len(order), dtype=_POSTING)
+    entries["doc"] = np.repeat(np.array([number for number, _ in numbered]), sizes)[order]
+    entries["impact"] = impacts[order]
+    ends = np.cumsum(np.bincount(term_ids, minlength=len(distinct))) * _POSTING.itemsize
+    packed = entries.tobytes()
+    starts = [0, *ends[:-1].tolist()]
+    return {
+        term: packed[start:end]
+        for term, start, end in zip(distinct, starts, ends.tolist(), strict=True)
+    }
 
 
 @dataclass(frozen=True)
@@ -203,18 +241,34 @@ class SearchIndex:
         keys = [self.keys.index_stats(), self.keys.search_docs()]
         return int(await script(keys=keys, args=[len(times), times.tobytes()]))
 
-    def add(self, pipe: Pipeline, packed: dict[str, bytes]) -> None:
-        """Queue the appends of a batch's postings (see `postings`) and its new vocabulary."""
-        for term, entries in packed.items():
-            pipe.append(self.keys.postings(term), entries)
-        if packed:
-            pipe.zadd(self.keys.vocabulary(), dict.fromkeys(packed, 0), nx=True)
+    async def add(self, pipe: Pipeline, packed: dict[str, bytes]) -> None:
+        """Queue the appends of a batch's postings (see `postings`) and its new vocabulary:
+        one script call, not one command per term (a batch touches tens of thousands of
+        terms, and a reply per command would cost more than the work)."""
+        if not packed:
+            return
+        script = self.redis.register_script(_APPEND)
+        items = list(packed.items())
+        skip = len(self.keys.postings("").encode())
+        for start in range(0, len(items), APPEND_CHUNK):
+            chunk = items[start : start + APPEND_CHUNK]
+            await script(
+                keys=[self.keys.vocabulary(), *(self.keys.postings(term) for term, _ in chunk)],
+                args=[skip, *(entries for _, entries in chunk)], client=pipe,
+            )
 
-    def forget(self, pipe: Pipeline, document: Document) -> None:
-        """Queue the bookkeeping for a document that died: its terms hold a dead posting each
-        until `compact` rewrites them."""
-        for term in document.weights:
-            pipe.hincrby(self.keys.search_dirty(), term, 1)
+    async def forget(self, pipe: Pipeline, documents: Sequence[Document]) -> None:
+        """Queue the bookkeeping for documents that died: their terms hold a dead posting
+        each until `compact` rewrites them."""
+        dead: Counter[str] = Counter()
+        for document in documents:
+            dead.update(document.weights.keys())
+        items = list(dead.items())
+        script = self.redis.register_script(_COUNT_DEAD)
+        for start in range(0, len(items), APPEND_CHUNK):
+            chunk = items[start : start + APPEND_CHUNK]
+            args = [value for term, count in chunk for value in (term, count)]
+            await script(keys=[self.keys.search_dirty()], args=args, client=pipe)
 
     async def compact(self) -> int:
         """Rewrite the postings that hold dead documents; returns how many terms were."""

@@ -1,0 +1,252 @@
+"""Bulk ingest: files of articles into the store, fast, with a summary.
+
+Files are read, parsed and analysed for the search index in worker processes (all of it CPU
+work), articles are saved in batches (each batch a few pipelined round trips, see
+storage/articles.py), and several batches are kept in flight so the workers go on while this
+process writes. A file that fails is skipped whole (never half-stored) and named in the
+summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections import Counter
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from bot.article import Article
+from bot.parse import ParseError, load_articles
+from storage.articles import ArticleStore, Saved, published_timestamp
+from storage.search import Document, analyze
+
+ARTICLE_SUFFIXES = (".txt", ".json", ".jsonl")
+BATCH = 2_000
+IN_FLIGHT = 3
+POOL_THRESHOLD = 64
+"""Fewer files than this are parsed in this process: starting workers would cost more."""
+
+
+@dataclass
+class Summary:
+    files: int = 0
+    articles: int = 0
+    saved: Counter[Saved] = field(default_factory=Counter)
+    skipped: list[ParseError] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
+    """Ids of articles older than the retention window: not stored."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    done_files: int
+    total_files: int
+    articles: int
+    started: float
+    now: float
+
+    @property
+    def rate(self) -> float:
+        return self.articles / max(self.now - self.started, 1e-9)
+
+
+def discover(paths: Iterable[Path]) -> Iterator[Path | ParseError]:
+    """The article files named, and those inside named folders (sorted, hidden ones left
+    out); a path that does not exist is a ParseError naming it."""
+    for path in paths:
+        if path.is_dir():
+            found = (
+                p for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+            yield from sorted(found)
+        elif path.is_file():
+            yield path
+        else:
+            yield ParseError(str(path), "no such file or folder")
+
+
+Loaded = tuple[list[Article], list[Document] | None] | ParseError
+"""A file's articles with their search analysis (None: not worked out yet), or why not."""
+
+
+def _load(path: Path, analysed: bool = False) -> Loaded:
+    try:
+        articles = load_articles(path)
+    except ParseError as error:
+        return error
+    return articles, [analyze(article) for article in articles] if analysed else None
+
+
+def _load_analysed(path: Path) -> Loaded:
+    return _load(path, analysed=True)
+
+
+def read(files: Sequence[Path], workers: int | None = None) -> Generator[Loaded]:
+    """Each file's articles, or the reason it has none, in the order given; with many files,
+    read, parsed and analysed in worker processes."""
+    if len(files) < POOL_THRESHOLD or workers == 1:
+        yield from map(_load, files)
+        return
+    with ProcessPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
+        yield from pool.map(_load_analysed, files, chunksize=16)
+
+
+async def ingest(
+    store: ArticleStore,
+    paths: Sequence[Path],
+    *,
+    workers: int | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    on_skip: Callable[[ParseError], None] | None = None,
+) -> Summary:
+    """Store every article of every file under `paths`; see the module's docstring."""
+    loop = asyncio.get_running_loop()
+    summary = Summary()
+    files: list[Path] = []
+
+    def skip(error: ParseError) -> None:
+        summary.skipped.append(error)
+        if on_skip:
+            on_skip(error)
+
+    for found in discover(paths):
+        if isinstance(found, ParseError):
+            skip(found)
+        else:
+            files.append(found)
+    started = loop.time()
+    cutoff = store.clock() - store.retention
+    writer = Writer(store, analysers=0)
+    batch: list[Article] = []
+    documents: list[Document] | None = []
+    for done, pending in enumerate(_read_in_thread(files, workers), 1):
+        loaded = await pending
+        summary.files += 1
+        if isinstance(loaded, ParseError):
+            skip(loaded)
+        else:
+            articles, analysed = loaded
+            summary.articles += len(articles)
+            for number, article in enumerate(articles):
+                if _published_before(article, cutoff):
+                    summary.expired.append(article.id)
+                    continue
+                batch.append(article)
+                if documents is not None and analysed is not None:
+                    documents.append(analysed[number])
+                else:
+                    documents = None
+        if len(batch) >= BATCH or done == len(files):
+            await writer.submit(batch, documents)
+            batch, documents = [], []
+        if on_progress:
+            on_progress(Progress(done, len(files), summary.articles, started, loop.time()))
+    summary.saved = await writer.drain()
+    await store.purge()  # retention, and compaction of what the updates left dead
+    return summary
+
+
+class Writer:
+    """Saves batches of articles with IN_FLIGHT of them under way at once. With `analysers`
+    processes, the search analysis of a batch (the CPU-heavy part of a save) runs there while
+    this process writes the batch before it; with 0, here."""
+
+    def __init__(self, store: ArticleStore, *, analysers: int = 1) -> None:
+        self.store = store
+        self.saved: Counter[Saved] = Counter()
+        self._slots = asyncio.Semaphore(IN_FLIGHT)
+        self._writes: set[asyncio.Task[None]] = set()
+        self._pool = ProcessPoolExecutor(analysers) if analysers else None
+
+    async def submit(self, batch: list[Article], documents: list[Document] | None = None) -> None:
+        """Start saving a batch (`documents`: its analysis, if already made); returns as soon
+        as fewer than IN_FLIGHT batches are under way."""
+        if not batch:
+            return
+        await self._slots.acquire()
+        task = asyncio.create_task(self._write(batch, documents))
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+        await asyncio.sleep(0)  # let the write go out before the caller's next CPU work
+
+    async def _write(self, batch: list[Article], documents: list[Document] | None) -> None:
+        try:
+            if documents is None and self._pool is not None:
+                loop = asyncio.get_running_loop()
+                documents = await loop.run_in_executor(self._pool, _analyze_all, batch)
+            self.saved.update(await self.store.save_many(batch, documents))
+        finally:
+            self._slots.release()
+
+    async def drain(self) -> Counter[Saved]:
+        """Wait for every write; what was saved, by outcome."""
+        try:
+            if self._writes:
+                await asyncio.gather(*self._writes)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(cancel_futures=True)
+        return self.saved
+
+
+def _analyze_all(articles: list[Article]) -> list[Document]:
+    return [analyze(article) for article in articles]
+
+
+def _read_in_thread(
+    files: Sequence[Path], workers: int | None
+) -> Iterator[asyncio.Future[Loaded]]:
+    """`read`, each step run in a thread so the event loop keeps writing meanwhile."""
+    loop = asyncio.get_running_loop()
+    results = read(files, workers)
+    try:
+        for _ in files:
+            yield loop.run_in_executor(None, next, results)
+    finally:
+        with contextlib.suppress(ValueError):  # still running in its thread: the process ends
+            results.close()
+
+
+def _published_before(article: Article, cutoff: datetime) -> bool:
+    """Undated articles count as new."""
+    return published_timestamp(article, datetime.now(UTC)) < cutoff.timestamp()
+
+
+class ProgressBar:
+    """One line on a terminal, redrawn at most ten times a second."""
+
+    WIDTH = 30
+    INTERVAL = 0.1
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._drawn_at = -1.0
+
+    def draw(self, progress: Progress) -> None:
+        finished = progress.done_files == progress.total_files
+        if not finished and progress.now - self._drawn_at < self.INTERVAL:
+            return
+        self._drawn_at = progress.now
+        filled = self.WIDTH * progress.done_files // max(progress.total_files, 1)
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        self.stream.write(
+            f"\r[{bar}] {progress.done_files}/{progress.total_files} files, "
+            f"{progress.articles} articles, {progress.rate:,.0f} articles/s"
+        )
+        self.stream.flush()
+
+    def note(self, text: str) -> None:
+        """A line of its own above the bar."""
+        self.stream.write(f"\r\033[K{text}\n")
+        self._drawn_at = -1.0
+
+    def close(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()
