@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import statistics
 import sys
 import time
@@ -27,6 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+from redis.asyncio import Redis
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -107,16 +109,25 @@ class Corpus:
         return found
 
 
+def _cpu(usage: resource.struct_rusage) -> float:
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _redis_cpu(redis: Redis) -> float:
+    info = await redis.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-async def memory_of(redis: object, pattern: str) -> tuple[int, int]:
+async def memory_of(redis: Redis, pattern: str) -> tuple[int, int]:
     """Bytes (MEMORY USAGE, allocation included) and keys matching a pattern."""
     total = keys = 0
     batch: list[str] = []
-    async for key in redis.scan_iter(match=pattern, count=2000):  # type: ignore[attr-defined]
+    async for key in redis.scan_iter(match=pattern, count=2000):
         batch.append(key)
         if len(batch) == 1000:
             total += await _usage(redis, batch)
@@ -128,14 +139,14 @@ async def memory_of(redis: object, pattern: str) -> tuple[int, int]:
     return total, keys
 
 
-async def _usage(redis: object, keys: list[str]) -> int:
-    async with redis.pipeline(transaction=False) as pipe:  # type: ignore[attr-defined]
+async def _usage(redis: Redis, keys: list[str]) -> int:
+    async with redis.pipeline(transaction=False) as pipe:
         for key in keys:
             pipe.memory_usage(key, samples=0)
         return sum(value or 0 for value in await pipe.execute())
 
 
-async def run(n: int, queries: int, url: str) -> None:
+async def run(n: int, queries: int, url: str, analysers: int) -> None:
     corpus = Corpus()
     redis = await connect(url)
     keys = Keys(f"khabar-bench-{uuid.uuid4().hex[:8]}")
@@ -154,14 +165,22 @@ async def run(n: int, queries: int, url: str) -> None:
               "article on average")
 
         before = (await redis.info("memory"))["used_memory"]
-        writer = Writer(store, analysers=1)
+        redis_cpu = await _redis_cpu(redis)
+        own_cpu = resource.getrusage(resource.RUSAGE_SELF)
+        workers_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+        writer = Writer(store, analysers=analysers)
         start = time.perf_counter()
         for first in range(0, n, BATCH):
             await writer.submit(articles[first : first + BATCH])
         await writer.drain()
         seconds = time.perf_counter() - start
         after = (await redis.info("memory"))["used_memory"]
-        print(f"  ingest: {n / seconds:,.0f} articles/s ({seconds:.1f} s)")
+        redis_cpu = await _redis_cpu(redis) - redis_cpu
+        own = _cpu(resource.getrusage(resource.RUSAGE_SELF)) - _cpu(own_cpu)
+        workers = _cpu(resource.getrusage(resource.RUSAGE_CHILDREN)) - _cpu(workers_cpu)
+        print(f"  ingest: {n / seconds:,.0f} articles/s ({seconds:.1f} s, {analysers} analyser "
+              f"processes); CPU per article: this process {own / n * 1e6:,.0f} µs, analysers "
+              f"{workers / n * 1e6:,.0f} µs, Redis {redis_cpu / n * 1e6:,.0f} µs")
 
         article_bytes, _ = await memory_of(redis, f"{keys.prefix}:article:*")
         index_bytes = 0
@@ -204,9 +223,12 @@ def main() -> None:
     parser.add_argument("--articles", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--queries", type=int, default=300, help="per kind of query")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--analysers", type=int, default=2,
+                        help="processes that analyse articles for the index while this one "
+                        "writes (0: all in this process)")
     args = parser.parse_args()
     for n in args.articles:
-        asyncio.run(run(n, args.queries, args.redis))
+        asyncio.run(run(n, args.queries, args.redis, args.analysers))
 
 
 if __name__ == "__main__":

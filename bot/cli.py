@@ -131,13 +131,16 @@ def _ingest(args: argparse.Namespace) -> int:
     if bar:
         bar.close()
     saved = summary.saved
-    print(
-        f"khabar: {summary.files} files, {summary.articles} articles: "
-        f"{saved[Saved.STORED]} stored, {saved[Saved.UPDATED]} updated, "
-        f"{saved[Saved.UNCHANGED]} unchanged; {len(summary.expired)} older than the retention "
-        f"window, not stored; {len(summary.skipped)} files skipped",
-        file=sys.stderr,
-    )
+    parts = [
+        f"{summary.files} files, {summary.articles} articles: {saved[Saved.STORED]} stored, "
+        f"{saved[Saved.UPDATED]} updated, {saved[Saved.UNCHANGED]} unchanged"
+    ]
+    if summary.expired:
+        parts.append(f"{len(summary.expired)} older than the retention window "
+                     "(KHABAR_RETENTION_DAYS), not stored")
+    if summary.skipped:
+        parts.append(f"{len(summary.skipped)} files skipped")
+    print("khabar: " + "; ".join(parts), file=sys.stderr)
     return EXIT_SOME_FAILED if summary.skipped else EXIT_OK
 
 

@@ -22,10 +22,11 @@ from typing import TextIO
 
 from bot.article import Article
 from bot.parse import ParseError, load_articles
-from storage.articles import ArticleStore, Saved, published_timestamp
-from storage.search import Document, analyze
+from storage.articles import ArticleStore, Saved, distinct_runs, index, published_timestamp
+from storage.search import analyze
 
 ARTICLE_SUFFIXES = (".txt", ".json", ".jsonl")
+_WARM_UP = Article.trusted({"id": "warm-up", "title": "کلان‌شهر"})
 BATCH = 2_000
 IN_FLIGHT = 3
 POOL_THRESHOLD = 64
@@ -72,30 +73,25 @@ def discover(paths: Iterable[Path]) -> Iterator[Path | ParseError]:
             yield ParseError(str(path), "no such file or folder")
 
 
-Loaded = tuple[list[Article], list[Document] | None] | ParseError
-"""A file's articles with their search analysis (None: not worked out yet), or why not."""
+Loaded = list[Article] | ParseError
+"""A file's articles, or why it has none."""
 
 
-def _load(path: Path, analysed: bool = False) -> Loaded:
+def _load(path: Path) -> Loaded:
     try:
-        articles = load_articles(path)
+        return load_articles(path)
     except ParseError as error:
         return error
-    return articles, [analyze(article) for article in articles] if analysed else None
-
-
-def _load_analysed(path: Path) -> Loaded:
-    return _load(path, analysed=True)
 
 
 def read(files: Sequence[Path], workers: int | None = None) -> Generator[Loaded]:
     """Each file's articles, or the reason it has none, in the order given; with many files,
-    read, parsed and analysed in worker processes."""
+    read and parsed in worker processes."""
     if len(files) < POOL_THRESHOLD or workers == 1:
         yield from map(_load, files)
         return
     with ProcessPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
-        yield from pool.map(_load_analysed, files, chunksize=16)
+        yield from pool.map(_load, files, chunksize=16)
 
 
 async def ingest(
@@ -123,29 +119,23 @@ async def ingest(
             files.append(found)
     started = loop.time()
     cutoff = store.clock() - store.retention
-    writer = Writer(store, analysers=0)
+    writer = Writer(store, analysers=1 if len(files) >= POOL_THRESHOLD else 0)
     batch: list[Article] = []
-    documents: list[Document] | None = []
     for done, pending in enumerate(_read_in_thread(files, workers), 1):
         loaded = await pending
         summary.files += 1
         if isinstance(loaded, ParseError):
             skip(loaded)
         else:
-            articles, analysed = loaded
-            summary.articles += len(articles)
-            for number, article in enumerate(articles):
+            summary.articles += len(loaded)
+            for article in loaded:
                 if _published_before(article, cutoff):
                     summary.expired.append(article.id)
-                    continue
-                batch.append(article)
-                if documents is not None and analysed is not None:
-                    documents.append(analysed[number])
                 else:
-                    documents = None
+                    batch.append(article)
         if len(batch) >= BATCH or done == len(files):
-            await writer.submit(batch, documents)
-            batch, documents = [], []
+            await writer.submit(batch)
+            batch = []
         if on_progress:
             on_progress(Progress(done, len(files), summary.articles, started, loop.time()))
     summary.saved = await writer.drain()
@@ -154,50 +144,56 @@ async def ingest(
 
 
 class Writer:
-    """Saves batches of articles with IN_FLIGHT of them under way at once. With `analysers`
-    processes, the search analysis of a batch (the CPU-heavy part of a save) runs there while
-    this process writes the batch before it; with 0, here."""
+    """Saves batches of articles with IN_FLIGHT of them under way at once, committed in the
+    order given. With `analysers` processes, the search analysis of a batch (the CPU-heavy
+    part of a save) runs there while this process writes the batch before it; with 0, here."""
 
     def __init__(self, store: ArticleStore, *, analysers: int = 1) -> None:
         self.store = store
         self.saved: Counter[Saved] = Counter()
         self._slots = asyncio.Semaphore(IN_FLIGHT)
-        self._writes: set[asyncio.Task[None]] = set()
+        self._writes: list[asyncio.Task[None]] = []
         self._pool = ProcessPoolExecutor(analysers) if analysers else None
+        for _ in range(analysers):  # load the lexicon there while the first batch is prepared
+            self._pool.submit(analyze, _WARM_UP)  # type: ignore[union-attr]
 
-    async def submit(self, batch: list[Article], documents: list[Document] | None = None) -> None:
-        """Start saving a batch (`documents`: its analysis, if already made); returns as soon
-        as fewer than IN_FLIGHT batches are under way."""
+    async def submit(self, batch: list[Article]) -> None:
+        """Start saving a batch; returns once fewer than IN_FLIGHT batches are under way."""
         if not batch:
             return
         await self._slots.acquire()
-        task = asyncio.create_task(self._write(batch, documents))
-        self._writes.add(task)
-        task.add_done_callback(self._writes.discard)
+        before = self._writes[-1] if self._writes else None
+        self._writes.append(asyncio.create_task(self._write(batch, before)))
         await asyncio.sleep(0)  # let the write go out before the caller's next CPU work
 
-    async def _write(self, batch: list[Article], documents: list[Document] | None) -> None:
+    async def _write(self, batch: list[Article], before: asyncio.Task[None] | None) -> None:
         try:
-            if documents is None and self._pool is not None:
-                loop = asyncio.get_running_loop()
-                documents = await loop.run_in_executor(self._pool, _analyze_all, batch)
-            self.saved.update(await self.store.save_many(batch, documents))
+            for run in distinct_runs(batch):
+                prepared = await self.store.prepare(run)
+                if self._pool is None:
+                    indexed = index(prepared)
+                else:
+                    articles, prepared.articles = prepared.articles, None  # their text goes
+                    loop = asyncio.get_running_loop()
+                    indexed = await loop.run_in_executor(self._pool, index, prepared)
+                    indexed.articles = articles
+                if before is not None:
+                    await asyncio.shield(before)  # commits keep the order batches came in
+                    before = None
+                await self.store.commit(indexed)
+                self.saved.update(prepared.outcomes)
         finally:
             self._slots.release()
 
     async def drain(self) -> Counter[Saved]:
         """Wait for every write; what was saved, by outcome."""
         try:
-            if self._writes:
-                await asyncio.gather(*self._writes)
+            await asyncio.gather(*self._writes)
         finally:
+            self._writes.clear()
             if self._pool is not None:
                 self._pool.shutdown(cancel_futures=True)
         return self.saved
-
-
-def _analyze_all(articles: list[Article]) -> list[Document]:
-    return [analyze(article) for article in articles]
 
 
 def _read_in_thread(

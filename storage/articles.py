@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
@@ -22,7 +23,7 @@ from bot.article import TEHRAN, Article
 from bot.card import CARD_VERSION, payloads
 from storage.keys import Keys
 from storage.redis import awaited
-from storage.search import Document, Hit, SearchIndex, analyze, postings
+from storage.search import Fields, Hit, SearchIndex, analyze, analyze_fields, fields, postings
 from storage.shortlinks import ShortLinks
 
 
@@ -30,6 +31,18 @@ class Saved(Enum):
     STORED = "stored"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
+
+
+def distinct_runs(articles: Sequence[Article]) -> Iterator[list[Article]]:
+    """The articles in order, cut where an id comes again: each run can be saved at once."""
+    run: dict[str, Article] = {}
+    for article in articles:
+        if article.id in run:
+            yield list(run.values())
+            run = {}
+        run[article.id] = article
+    if run:
+        yield list(run.values())
 
 
 def fingerprint(dump: str) -> str:
@@ -101,16 +114,69 @@ end
 """ + _TOTALS
 
 
+# What Redis knows of a batch of articles before a save: fingerprint and code of each.
+_LOOKUP = """
+local found = {}
+for i, key in ipairs(KEYS) do
+    local values = redis.call('HMGET', key, 'fingerprint', 'code')
+    found[2 * i - 1], found[2 * i] = values[1], values[2]
+end
+return found
+"""
+
+
 @dataclass(frozen=True)
 class _Stored:
-    """What is in Redis about an article before a save or a removal."""
+    """What is in Redis about an article before a removal."""
 
-    fingerprint: str | None
     json: str | None
     code: str | None
 
     def article(self) -> Article | None:
         return None if self.json is None else Article.trusted(json.loads(self.json))
+
+
+@dataclass
+class Batch:
+    """Articles on their way into the store. `ArticleStore.prepare` fills in what Redis says
+    (which changed, their numbers and codes); `index` (plain CPU work, picklable, so it may
+    run in another process) the search postings; `ArticleStore.commit` writes it all."""
+
+    outcomes: list[Saved]
+    """What happens to each article given, in order."""
+    dumps: list[str]
+    """JSON of the changed articles, the only ones below."""
+    digests: list[str]
+    published: list[float]
+    codes: list[str]
+    first: int
+    """Document number of the first changed article; the others follow."""
+    average_length: float
+    replaced: list[str]
+    """JSON of the versions the changed articles replace."""
+    fields: list[Fields]
+    """The changed articles' text as the index weighs it."""
+    articles: list[Article] | None = None
+    """The changed articles, when at hand (not sent to another process)."""
+    lengths: list[int] = field(default_factory=list)
+    packed: dict[str, bytes] = field(default_factory=dict)
+    dead: Counter[str] = field(default_factory=Counter)
+
+    def changed(self) -> list[Article]:
+        if self.articles is None:
+            self.articles = [Article.trusted(json.loads(dump)) for dump in self.dumps]
+        return self.articles
+
+
+def index(batch: Batch) -> Batch:
+    """The search index's share of a batch: postings of the new versions, dead terms of the
+    replaced ones."""
+    documents = [analyze_fields(text) for text in batch.fields]
+    batch.lengths = [document.length for document in documents]
+    batch.packed = postings(list(enumerate(documents, batch.first)), batch.average_length)
+    for dump in batch.replaced:
+        batch.dead.update(analyze(Article.trusted(json.loads(dump))).weights.keys())
+    return batch
 
 
 @dataclass
@@ -132,75 +198,75 @@ class ArticleStore:
     async def save(self, article: Article) -> Saved:
         return (await self.save_many([article]))[0]
 
-    async def save_many(
-        self, articles: Sequence[Article], documents: Sequence[Document] | None = None
-    ) -> list[Saved]:
+    async def save_many(self, articles: Sequence[Article]) -> list[Saved]:
         """Store articles (a batch is written in a few round trips), index them and give each
         new one its short code. What each save did comes back in order; an article given twice
-        in one batch is saved twice, in order. `documents`, when given, are the articles'
-        `analyze` results, worked out elsewhere (another process, for bulk ingest)."""
-        if documents is None:
-            documents = [analyze(article) for article in articles]
+        in one batch is saved twice, in order."""
         results: list[Saved] = []
-        batch: dict[str, tuple[Article, Document]] = {}
-        for article, document in zip(articles, documents, strict=True):
-            if article.id in batch:
-                results += await self._save_distinct(list(batch.values()))
-                batch = {}
-            batch[article.id] = (article, document)
-        if batch:
-            results += await self._save_distinct(list(batch.values()))
+        for distinct in distinct_runs(articles):
+            batch = await self.prepare(distinct)
+            await self.commit(index(batch))
+            results += batch.outcomes
         return results
 
-    async def _save_distinct(self, given: list[tuple[Article, Document]]) -> list[Saved]:
-        articles = [article for article, _ in given]
-        before = await self._stored([article.id for article in articles])
+    async def prepare(self, articles: Sequence[Article]) -> Batch:
+        """The first step of a save (see Batch); the ids must be distinct."""
         dumps = [article.model_dump_json() for article in articles]
         digests = [fingerprint(dump) for dump in dumps]
-        changed = [
-            (article, dump, digest, old, document)
-            for (article, document), dump, digest, old
-            in zip(given, dumps, digests, before, strict=True)
-            if old.fingerprint != digest
+        script = self.redis.register_script(_LOOKUP)
+        found = await script(keys=[self.keys.article(article.id) for article in articles])
+        before, codes = found[0::2], found[1::2]
+        outcomes = [
+            Saved.UNCHANGED if old == digest else Saved.UPDATED if old else Saved.STORED
+            for digest, old in zip(digests, before, strict=True)
         ]
+        changed = [n for n, outcome in enumerate(outcomes) if outcome is not Saved.UNCHANGED]
         if not changed:
-            return [Saved.UNCHANGED] * len(articles)
+            return Batch(outcomes, [], [], [], [], 0, 0.0, [], [], [])
         now = self.clock()
-        published = [published_timestamp(article, now) for article, *_ in changed]
-        documents = [document for *_, document in changed]
-        average = await self.search.average_length()
-        new_codes = iter(await self.links.claim_many(
-            [article.id for article, _, _, old, _ in changed if old.code is None]
-        ))
-        first = await self.search.reserve(published)
-        packed = postings(list(enumerate(documents, first)), average)
-        keys = self._batch_keys([article.id for article, *_ in changed])
+        fresh = iter(await self.links.claim_many([articles[n].id for n in changed if not codes[n]]))
+        published = [published_timestamp(articles[n], now) for n in changed]
+        updated = [articles[n].id for n in changed if outcomes[n] is Saved.UPDATED]
+        return Batch(
+            outcomes=outcomes,
+            dumps=[dumps[n] for n in changed],
+            digests=[digests[n] for n in changed],
+            published=published,
+            codes=[codes[n] or next(fresh) for n in changed],
+            first=await self.search.reserve(published),
+            average_length=await self.search.average_length(),
+            replaced=[s.json for s in await self._stored(updated) if s.json is not None],
+            fields=[fields(articles[n]) for n in changed],
+            articles=[articles[n] for n in changed],
+        )
+
+    async def commit(self, batch: Batch) -> None:
+        """The last step of a save: everything of an indexed batch written in one transaction."""
+        articles = batch.changed()
+        if not articles:
+            return
         args: list[str | float] = []
         aliases: dict[str, str] = {}
-        for number, ((article, dump, digest, old, document), when) in enumerate(
-            zip(changed, published, strict=True), first
+        for number, (article, dump, digest, when, length, code) in enumerate(
+            zip(articles, batch.dumps, batch.digests, batch.published, batch.lengths,
+                batch.codes, strict=True),
+            batch.first,
         ):
-            code = old.code or next(new_codes)
-            args += [article.id, dump, digest, when, number, document.length, code]
+            args += [article.id, dump, digest, when, number, length, code]
             aliases |= self.links.aliases(article)
-        previous = [analyze(p) for *_, old, _ in changed if (p := old.article()) is not None]
+        keys = self._batch_keys([article.id for article in articles])
         async with self.redis.pipeline(transaction=True) as pipe:
-            await self.search.add(pipe, packed)
+            await self.search.add(pipe, batch.packed)
             await self.redis.register_script(_REPLACE)(keys=keys, args=args, client=pipe)
             if aliases:
                 pipe.mset(aliases)
-            await self.search.forget(pipe, previous)
+            await self.search.forget(pipe, batch.dead)
             await pipe.execute()
-        return [
-            Saved.UNCHANGED if old.fingerprint == digest
-            else Saved.UPDATED if old.fingerprint else Saved.STORED
-            for digest, old in zip(digests, before, strict=True)
-        ]
 
     async def _stored(self, article_ids: Sequence[str]) -> list[_Stored]:
         async with self.redis.pipeline(transaction=False) as pipe:
             for article_id in article_ids:
-                pipe.hmget(self.keys.article(article_id), ["fingerprint", "json", "code"])
+                pipe.hmget(self.keys.article(article_id), ["json", "code"])
             replies: list[list[str | None]] = await pipe.execute()
         return [_Stored(*reply) for reply in replies]
 
@@ -277,9 +343,11 @@ class ArticleStore:
             await self.redis.register_script(_REMOVE)(
                 keys=self._batch_keys(ids), args=ids, client=pipe
             )
+            dead: Counter[str] = Counter()
             for _, article, code in found:
                 self.links.queue_forget(pipe, article, code)
-            await self.search.forget(pipe, [analyze(article) for _, article, _ in found])
+                dead.update(analyze(article).weights.keys())
+            await self.search.forget(pipe, dead)
             await pipe.execute()
         return len(found)
 

@@ -27,8 +27,25 @@ _ID = re.compile(ID_PATTERN)
 _ATTEMPTS_PER_LENGTH = 5
 
 
+# Claims many codes at once (SET NX each: a code is never given twice, even by two processes
+# at the same moment); returns the places (1-based) of the codes that were already taken.
+_CLAIM = """
+local taken = {}
+for i, key in ipairs(KEYS) do
+    if not redis.call('SET', key, ARGV[i], 'NX') then taken[#taken + 1] = i end
+end
+return taken
+"""
+
+
 def new_code(length: int = CODE_LENGTH) -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+    """Random base62, unbiased: random bytes beyond the last whole multiple of 62 are dropped."""
+    usable = 256 - 256 % len(ALPHABET)
+    code = ""
+    while len(code) < length:
+        code += "".join(ALPHABET[b % len(ALPHABET)] for b in secrets.token_bytes(2 * length)
+                        if b < usable)
+    return code[:length]
 
 
 def link_key(link: str) -> str:
@@ -53,15 +70,15 @@ class ShortLinks:
     async def claim_many(self, article_ids: Sequence[str]) -> list[str]:
         """A new code for each article, claimed in one round trip; the rare collision is
         retried alone."""
+        if not article_ids:
+            return []
         codes = [new_code() for _ in article_ids]
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for code, article_id in zip(codes, article_ids, strict=True):
-                pipe.set(self.keys.short_code(code), article_id, nx=True)
-            claimed: list[bool | None] = await pipe.execute()
-        return [
-            code if ok else await self._claim(article_id)
-            for code, ok, article_id in zip(codes, claimed, article_ids, strict=True)
-        ]
+        script = self.redis.register_script(_CLAIM)
+        taken = await script(keys=[self.keys.short_code(code) for code in codes],
+                             args=list(article_ids))
+        for place in taken:
+            codes[place - 1] = await self._claim(article_ids[place - 1])
+        return codes
 
     async def _claim(self, article_id: str) -> str:
         for length in (CODE_LENGTH, CODE_LENGTH + 1):
