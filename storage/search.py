@@ -59,7 +59,10 @@ PREFIX_MIN = 2
 """A word being typed is completed from two characters on."""
 PREFIX_SCAN = 64
 PREFIX_EXPANSIONS = 8
-"""Completions of the word being typed: the most frequent of the first PREFIX_SCAN terms."""
+PREFIX_POSTINGS = 40_000
+"""Completions of the word being typed: the most frequent of the first PREFIX_SCAN terms, at
+most PREFIX_EXPANSIONS, and no more than PREFIX_POSTINGS postings in all (beyond the first):
+a two-letter prefix of common words would otherwise read megabytes at every keystroke."""
 
 MAX_QUERY_WORDS = 16
 COMPACT_BATCH = 200
@@ -104,8 +107,9 @@ end
 return #ARGV / 2
 """
 
-# The terms that complete a word being typed, most frequent first (the longest postings), in
-# one round trip: ARGV: postings key prefix, ZRANGEBYLEX bounds, how many to look at, to keep.
+# The terms that complete a word being typed, most frequent first (the longest postings), with
+# their postings' sizes, in one round trip: ARGV: postings key prefix, ZRANGEBYLEX bounds, how
+# many to look at, how many to return.
 _COMPLETE = """
 local found = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[2], ARGV[3], 'LIMIT', 0, ARGV[4])
 local sized = {}
@@ -114,7 +118,9 @@ for i, term in ipairs(found) do
 end
 table.sort(sized, function(a, b) return a[1] > b[1] end)
 local best = {}
-for i = 1, math.min(#sized, tonumber(ARGV[5])) do best[i] = sized[i][2] end
+for i = 1, math.min(#sized, tonumber(ARGV[5])) do
+    best[2 * i - 1], best[2 * i] = sized[i][2], sized[i][1]
+end
 return best
 """
 
@@ -257,6 +263,10 @@ class SearchIndex:
     _published: npt.NDArray[np.uint32] = field(
         default_factory=lambda: np.zeros(0, dtype=_PUBLISHED), repr=False
     )
+    _live_cache: npt.NDArray[np.bool_] = field(
+        default_factory=lambda: np.zeros(0, dtype=bool), repr=False
+    )
+    _live_for: tuple[int, bytes] = (-1, b"")
 
     # Writing --------------------------------------------------------------------------------
     async def average_length(self) -> float:
@@ -361,7 +371,7 @@ class SearchIndex:
         for word in words:
             for _ in word.terms:
                 word.found.append(np.frombuffer(raws.pop(0) or b"", dtype=_POSTING))
-        ranking = self._rank(words, _bits(dead_raw), int(documents or 0), offset + limit)
+        ranking = self._rank(words, dead_raw or b"", int(documents or 0), offset + limit)
         page = ranking.best[offset:]
         if not len(page):
             return Results(ranking.total, [])
@@ -385,12 +395,19 @@ class SearchIndex:
             return []
         start = prefix.encode()
         script = self.redis.register_script(_COMPLETE)
-        found: list[str] = await script(
+        found: list[str | int] = await script(
             keys=[self.keys.vocabulary()],
             args=[self.keys.postings(""), b"[" + start, b"[" + start + b"\xff",
                   PREFIX_SCAN, PREFIX_EXPANSIONS],
         )
-        return list(dict.fromkeys([*found, stem(prefix)]))
+        chosen: list[str] = []
+        postings = 0
+        for term, size in zip(found[0::2], found[1::2], strict=True):
+            postings += int(size) // _POSTING.itemsize
+            if chosen and postings > PREFIX_POSTINGS:
+                break
+            chosen.append(str(term))
+        return list(dict.fromkeys([*chosen, stem(prefix)]))
 
     def _extend_published(self, new: bytes, last: int) -> None:
         if last + 1 < len(self._published):  # the index was emptied under us (tests, resets)
@@ -401,38 +418,43 @@ class SearchIndex:
             added = np.frombuffer(new[:whole], dtype=_PUBLISHED)
             self._published = np.concatenate([self._published, added])
 
+    def _live(self, dead_raw: bytes) -> npt.NDArray[np.bool_]:
+        """Which document numbers are live: published and not dead. Kept while neither the
+        table nor the dead bitmap changes (most searches in a row)."""
+        size = len(self._published)
+        if self._live_for != (size, dead_raw):
+            live = self._published != 0
+            dead = _bits(dead_raw)
+            overlap = min(size, len(dead))
+            live[:overlap] &= ~dead[:overlap]
+            self._live_cache, self._live_for = live, (size, dead_raw)
+        return self._live_cache
+
     def _rank(
-        self, words: list[_Word], dead: npt.NDArray[np.bool_], documents: int, wanted: int
+        self, words: list[_Word], dead: bytes, documents: int, wanted: int
     ) -> _Ranking:
         """The best `wanted` document numbers in order, with every number's score and words
         matched, and how many matched at all."""
         size = len(self._published)
         scores = np.zeros(size, dtype=np.float64)
-        matched = np.zeros(size, dtype=np.int64)
-        live = self._published != 0
-        overlap = min(size, len(dead))
-        live[:overlap] &= ~dead[:overlap]
+        matched = np.zeros(size, dtype=np.uint8)  # small: the scan for matches is faster
+        live = self._live(dead)
         for word in words:
-            best = np.zeros(size, dtype=np.uint8)
-            for entries in word.found:
-                numbers = entries["doc"]
-                inside = numbers < size
-                numbers, impacts = numbers[inside], entries["impact"][inside]
-                best[numbers] = np.maximum(best[numbers], impacts)
-            best[~live] = 0
-            present = np.flatnonzero(best)
+            numbers, impacts = _best_of(word.found, size)
+            keep = live[numbers]
+            present, impacts = numbers[keep], impacts[keep]
             if not len(present):
                 continue
             frequency = len(present)
             idf = math.log(1 + (max(documents, frequency) - frequency + 0.5) / (frequency + 0.5))
-            scores[present] += idf * best[present] * ((K1 + 1) / IMPACT_LEVELS)
+            scores[present] += impacts * (idf * (K1 + 1) / IMPACT_LEVELS)
             matched[present] += 1
         candidates = np.flatnonzero(matched)
         quantized = np.minimum(
             (scores[candidates] * _SCORE_SCALE).astype(np.int64), (1 << _SCORE_BITS) - 1
         )
         order_key = -(
-            (matched[candidates] << _MATCHED_SHIFT)
+            (matched[candidates].astype(np.int64) << _MATCHED_SHIFT)
             | (quantized << 32)
             | self._published[candidates].astype(np.int64)
         )
@@ -450,7 +472,26 @@ class _Ranking:
     best: npt.NDArray[np.int64]
     total: int
     scores: npt.NDArray[np.float64]
-    matched: npt.NDArray[np.int64]
+    matched: npt.NDArray[np.uint8]
+
+
+def _best_of(
+    found: list[npt.NDArray[np.void]], size: int
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint8]]:
+    """The documents of a query word (numbers below `size`) and their impacts; a word with
+    several terms (being typed) takes each document's best."""
+    if len(found) == 1:
+        numbers, impacts = found[0]["doc"], found[0]["impact"]
+        inside = numbers < size
+        return numbers[inside], impacts[inside]
+    best = np.zeros(size, dtype=np.uint8)
+    for entries in found:
+        numbers = entries["doc"]
+        inside = numbers < size
+        numbers, impacts = numbers[inside], entries["impact"][inside]
+        best[numbers] = np.maximum(best[numbers], impacts)
+    present = np.flatnonzero(best).astype(np.uint32)
+    return present, best[present]
 
 
 def _published_seconds(value: float) -> int:

@@ -25,3 +25,17 @@ def test_persian_benchmark_prints_speed_and_repair_quality() -> None:
     )
     assert "words/s" in result.stdout and "µs cold cache" in result.stdout
     assert "zwnj.tsv" in result.stdout and "precision" in result.stdout
+
+
+def test_search_benchmark_prints_ingest_memory_and_latency() -> None:
+    from tests.storage_fixtures import TEST_REDIS_URL
+
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "search.py"), "--articles", "300", "--queries", "5",
+         "--analysers", "1", "--redis", TEST_REDIS_URL],
+        capture_output=True, text=True, check=True, timeout=120,
+    )
+    assert "articles/s" in result.stdout and "B per article" in result.stdout
+    for kind in ("1 word", "2 words", "3 words", "typing"):
+        assert f"search {kind}" in result.stdout
+    assert "p99" in result.stdout
