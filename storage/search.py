@@ -350,9 +350,14 @@ class SearchIndex:
         score, then the newest. With `typing`, the last word may be unfinished and is
         completed from the index's vocabulary (inline search as the reader types)."""
         words = [_Word([term]) for term in query_terms(query)[:MAX_QUERY_WORDS]]
-        if typing and query[-1:].strip() and words:
-            completions = await self._complete(search_key(query).rsplit(" ", 1)[-1])
-            words[-1] = _Word(list(dict.fromkeys([*words[-1].terms, *completions])))
+        typed = search_key(query).rsplit(" ", 1)[-1]
+        if typing and query[-1:].strip() and typed:
+            completions = await self._complete(typed)
+            as_word = query_terms(typed)
+            if words and as_word and words[-1].terms == as_word:
+                words[-1] = _Word(list(dict.fromkeys([*as_word, *completions])))
+            elif completions:  # a stop word so far («در» on its way to «درمان»)
+                words.append(_Word(completions))
         if not words or limit <= 0:
             return Results(0, [])
         async with self.redis.pipeline(transaction=False) as pipe:

@@ -121,6 +121,19 @@ async def test_a_word_being_typed_is_completed(redis: Redis, keys: Keys) -> None
     assert await ids(store, "نمایش", typing=True) == ["other"]
 
 
+async def test_a_stop_word_being_typed_is_a_word_of_its_own(redis: Redis, keys: Keys) -> None:
+    store = store_for(redis, keys)
+    await store.save_many([
+        article("quake", "زلزله در کرمان", "خسارت زلزله ارزیابی شد."),
+        article("cure", "درمان رایگان", "درمان بیماران ادامه دارد."),
+        article("both", "درمان زخمی‌های زلزله", "زخمی‌های زلزله درمان شدند."),
+    ])
+    results = await store.search.search("زلزله در", typing=True)
+    assert results.hits[0].article_id == "both"
+    assert results.hits[0].matched == 2
+    assert {h.article_id for h in results.hits} == {"quake", "cure", "both"}
+
+
 async def test_nothing_matches_nothing(redis: Redis, keys: Keys) -> None:
     store = store_for(redis, keys)
     assert (await store.search.search("زلزله")).total == 0
