@@ -87,14 +87,15 @@ class CardMessage:
         }
 
 
-def render(article: Article) -> list[CardMessage]:
-    """The card of an article: one or two messages, always valid for Telegram."""
+def render(article: Article, max_messages: int = MAX_MESSAGES) -> list[CardMessage]:
+    """The card of an article: one or two messages (one where only one can go, as in an inline
+    result), always valid for Telegram."""
     plan = _Plan(article)
     while True:
         blocks = plan.blocks()
-        if (messages := _pack(blocks)) is not None:
+        if (messages := _pack(blocks, max_messages)) is not None:
             return messages
-        overflow = sum(b.length + len(b.sep) for b in blocks) - MAX_MESSAGES * MAX_TEXT
+        overflow = sum(b.length + len(b.sep) for b in blocks) - max_messages * MAX_TEXT
         plan.shrink(max(overflow, 0) + 200)
 
 
@@ -345,8 +346,8 @@ class _Message:
         return CardMessage("".join(self.html), "".join(self.text))
 
 
-def _pack(blocks: list[_Block]) -> list[CardMessage] | None:
-    """Blocks laid into messages in order; None when they need more than MAX_MESSAGES."""
+def _pack(blocks: list[_Block], max_messages: int) -> list[CardMessage] | None:
+    """Blocks laid into messages in order; None when they need more than `max_messages`."""
     messages = [_Message()]
     for block in blocks:
         current = messages[-1]
@@ -362,11 +363,11 @@ def _pack(blocks: list[_Block]) -> list[CardMessage] | None:
                     current.add(_plain(head, block.sep))
                 if rest and current.text:
                     messages.append(_Message())
-                if len(messages) > MAX_MESSAGES:
+                if len(messages) > max_messages:
                     return None
             continue
         messages.append(_Message())
-        if len(messages) > MAX_MESSAGES or not messages[-1].fits(block):
+        if len(messages) > max_messages or not messages[-1].fits(block):
             return None
         messages[-1].add(block)
     return [message.done() for message in messages]

@@ -74,7 +74,23 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--limit", type=_positive, default=10, metavar="N",
                         help="at most N results (default 10)")
     search.set_defaults(command=_search)
+
+    run = commands.add_parser("run", help="the bot: Telegram updates (long polling)")
+    run.set_defaults(command=_run)
     return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.app import run  # Telegram's library loads only for the bot itself
+
+    logging.getLogger().setLevel(logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its lines carry the token
+    try:
+        run(load_settings())
+    except (ConfigError, StorageUnavailable) as error:
+        print(f"khabar: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
 
 
 def _positive(text: str) -> int:

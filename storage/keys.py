@@ -67,6 +67,23 @@ class Keys:
         """Hash: next (last document number given), documents, length (sum of lengths)."""
         return self._key("idx-stats")
 
+    # Conversations (storage/sessions.py) -----------------------------------------------------
+    def saved_query(self, query_id: str) -> str:
+        """String: a search query behind paging buttons."""
+        return self._key("query", query_id)
+
+    def awaiting(self, chat_id: int, user_id: int) -> str:
+        """String: what the user's next message in the chat answers ("search")."""
+        return self._key("awaiting", chat_id, user_id)
+
+    def flood(self, user_id: int) -> str:
+        """String: the user's updates in the current flood window."""
+        return self._key("flood", user_id)
+
+    def muted(self, user_id: int) -> str:
+        """String: present while the user is ignored for flooding."""
+        return self._key("muted", user_id)
+
     # Subscribers --------------------------------------------------------------------------
     def subscriber(self, chat_id: int) -> str:
         """Hash: kind, language, since."""

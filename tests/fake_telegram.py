@@ -216,11 +216,11 @@ class FakeTelegram:
         return [sent for sent in self.messages[chat_id] if not sent.deleted]
 
     async def wait_for(
-        self, chat_id: int, count: int = 1, timeout: float = 5.0
+        self, chat_id: int, count: int = 1, timeout: float = 5.0, after: int | None = None
     ) -> list[Sent]:
         """Wait until the bot has sent `count` more messages to the chat than it had when
-        called; returns the new ones."""
-        start = len(self.messages[chat_id])
+        called (or than `after`); returns the new ones."""
+        start = len(self.messages[chat_id]) if after is None else after
         deadline = time.monotonic() + timeout
         while len(self.messages[chat_id]) < start + count:
             event = self._sent_event[chat_id]

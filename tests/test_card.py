@@ -241,3 +241,11 @@ def test_pathological_paragraphs_render_in_linear_time() -> None:
         assert time.perf_counter() - start < 1.0
         for message in messages:
             check_message(message.payload())
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(articles())
+def test_a_one_message_card_is_valid_and_keeps_the_title(article: Article) -> None:
+    [message] = render(article, max_messages=1)
+    shown = check_message(message.payload()).text
+    assert article.title in shown

@@ -1,0 +1,107 @@
+"""The Telegram application: built from Settings, wired to the storage and the handlers.
+
+`khabar run` calls `run(settings)`: long polling until SIGINT/SIGTERM, then a clean stop.
+Tests build the same Application with `build()` and drive it over real HTTP against the fake
+Bot API server.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from datetime import timedelta
+from typing import Any
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+
+from bot.config import ConfigError, Settings
+from bot.services import BOT_DATA_KEY, Services
+from handlers import guard, inline, reader, texts
+from storage.articles import ArticleStore
+from storage.keys import Keys
+from storage.redis import connect
+from storage.sessions import Sessions
+from storage.subscribers import Subscribers
+
+log = logging.getLogger("khabar.app")
+
+KhabarApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+async def services_for(settings: Settings) -> Services:
+    redis = await connect(settings.redis_url)
+    keys = Keys(settings.redis_prefix)
+    store = ArticleStore(redis, keys, retention=timedelta(days=settings.retention_days),
+                         public_url=settings.public_url)
+    return Services(settings, redis, store, Sessions(redis, keys), Subscribers(redis, keys))
+
+
+def build(settings: Settings, services: Services | None = None) -> KhabarApplication:
+    """The Application, every handler registered; not started. Without `services`, they are
+    made (Redis connected) when the application starts, in its own event loop."""
+    if settings.bot_token is None:
+        raise ConfigError("KHABAR_BOT_TOKEN: required to run the bot (get one from @BotFather)")
+    application = (
+        ApplicationBuilder()
+        .token(settings.bot_token.get_secret_value())
+        .base_url(settings.bot_api_url)
+        .base_file_url(settings.bot_api_url.removesuffix("/bot") + "/file/bot")
+        .defaults(Defaults(parse_mode=ParseMode.HTML,
+                           link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(True)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    application.bot_data["settings"] = settings
+    if services is not None:
+        application.bot_data[BOT_DATA_KEY] = services
+    for module in (guard, reader, inline):
+        module.register(application)
+    application.add_error_handler(_on_error)
+    return application
+
+
+async def _post_init(application: KhabarApplication) -> None:
+    if BOT_DATA_KEY not in application.bot_data:
+        services = await services_for(application.bot_data["settings"])
+        application.bot_data[BOT_DATA_KEY] = services
+        application.bot_data["own services"] = True
+    commands = [BotCommand(name, description) for name, description in texts.COMMANDS]
+    await application.bot.set_my_commands(commands)
+
+
+async def _post_shutdown(application: KhabarApplication) -> None:
+    if application.bot_data.get("own services"):
+        await application.bot_data[BOT_DATA_KEY].redis.aclose()
+
+
+async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log with context (never the token); the reader gets a short apology, not silence."""
+    error = context.error
+    where = ""
+    if isinstance(update, Update):
+        chat = update.effective_chat
+        user = update.effective_user
+        where = (f" (update {update.update_id}, chat {chat.id if chat else '-'}, "
+                 f"user {user.id if user else '-'})")
+    if isinstance(error, Forbidden):
+        log.info("can't write to a chat%s: %s", where, error)
+        return
+    log.error("handling an update failed%s", where, exc_info=error)
+    if isinstance(update, Update) and update.effective_chat and not isinstance(
+        error, TelegramError
+    ):
+        try:
+            await update.effective_chat.send_message(texts.APOLOGY, parse_mode=None)
+        except TelegramError as failure:
+            log.warning("could not send the apology%s: %s", where, html.escape(str(failure)))
+
+
+def run(settings: Settings) -> None:
+    """Long polling until SIGINT or SIGTERM (python-telegram-bot stops cleanly on both)."""
+    build(settings).run_polling(allowed_updates=Update.ALL_TYPES)

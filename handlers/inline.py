@@ -1,0 +1,48 @@
+"""Inline mode: `@bot <words>` in any chat searches as the reader types (the last word may be
+unfinished); an empty query lists the latest articles. Each result sends the article's card."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineQueryResultArticle, Update
+from telegram.ext import Application, ContextTypes, InlineQueryHandler
+
+from bot.card import render
+from handlers import views
+from handlers.reader import card_buttons, services
+
+RESULTS_PER_PAGE = 20
+MAX_OFFSET = 1000
+CACHE_SECONDS = 30
+
+
+async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.inline_query
+    if query is None:
+        return
+    offset = int(query.offset) if query.offset.isdigit() else 0
+    offset = min(offset, MAX_OFFSET)
+    store = services(context).store
+    text = query.query.strip()
+    if text:
+        total, found = await store.find_page(text, offset, RESULTS_PER_PAGE, typing=True)
+        articles = [article for article, _ in found]
+    else:
+        total, articles = await store.count(), await store.latest(offset, RESULTS_PER_PAGE)
+    results = []
+    for article in articles:
+        [message] = render(article, max_messages=1)
+        result: dict[str, Any] = views.inline_result(
+            article, message.payload(), await card_buttons(context, article)
+        )
+        results.append(InlineQueryResultArticle.de_json(result, context.bot))
+    more = offset + len(articles) < min(total, MAX_OFFSET)
+    await query.answer(
+        results, cache_time=CACHE_SECONDS, is_personal=False,
+        next_offset=str(offset + len(articles)) if more and articles else None,
+    )
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    application.add_handler(InlineQueryHandler(inline_query))

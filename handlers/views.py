@@ -1,0 +1,134 @@
+"""What the reader handlers send, built as plain Bot API payloads (no Redis, no I/O): article
+lists with their buttons, card buttons, inline results, and the versioned callback data.
+
+Callback data: `1:l:<page>:<size>` (a page of /latest), `1:s:<page>:<query id>` (a page of
+search results), `1:a:<article id>` (open an article's card). The leading version lets a
+later layout refuse old buttons politely instead of misreading them.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from bot.article import Article
+from bot.jalali import format_date
+from bot.persian import to_persian_digits
+from handlers import texts
+
+CALLBACK_VERSION = "1"
+NUMBERS_PER_ROW = 5
+
+
+@dataclass(frozen=True)
+class Callback:
+    kind: str
+    """"l" latest page, "s" search page, "a" open an article."""
+    value: str
+    page: int = 0
+
+    def data(self) -> str:
+        if self.kind == "a":
+            return f"{CALLBACK_VERSION}:a:{self.value}"
+        return f"{CALLBACK_VERSION}:{self.kind}:{self.page}:{self.value}"
+
+    @classmethod
+    def parse(cls, data: str) -> Callback | None:
+        """None for data this version does not make (old or forged buttons)."""
+        parts = data.split(":")
+        if len(parts) < 3 or parts[0] != CALLBACK_VERSION:
+            return None
+        if parts[1] == "a" and len(parts) == 3 and parts[2]:
+            return cls("a", parts[2])
+        if parts[1] in ("l", "s") and len(parts) == 4 and parts[2].isdigit() and parts[3]:
+            return cls(parts[1], parts[3], int(parts[2]))
+        return None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One page of a list of articles."""
+
+    title: str
+    articles: list[Article]
+    page: int
+    total: int
+    size: int
+    kind: str
+    value: str
+    """What the page buttons carry besides the page: the size (latest) or query id (search)."""
+
+
+def listing(page: Listing) -> dict[str, Any]:
+    """The message of a list page: a numbered list (title, Persian date) with a button per
+    article and ◀️ / ▶️ to page."""
+    pages = max(1, math.ceil(page.total / page.size))
+    header = f"<b>{html.escape(page.title)}</b>"
+    if pages > 1:
+        header += " · " + texts.PAGE.format(
+            page=to_persian_digits(str(page.page + 1)), pages=to_persian_digits(str(pages))
+        )
+    lines = [header, ""]
+    first = page.page * page.size + 1
+    for number, article in enumerate(page.articles, first):
+        lines.append(f"{to_persian_digits(str(number))}. {html.escape(article.title)}")
+        if article.published:
+            lines.append(f"    📅 {format_date(article.published)}")
+    numbers = [
+        {"text": to_persian_digits(str(number)), "callback_data": Callback("a", article.id).data()}
+        for number, article in enumerate(page.articles, first)
+    ]
+    rows = [numbers[i : i + NUMBERS_PER_ROW] for i in range(0, len(numbers), NUMBERS_PER_ROW)]
+    navigation = []
+    if page.page + 1 < pages:
+        older = Callback(page.kind, page.value, page.page + 1).data()
+        navigation.append({"text": texts.OLDER, "callback_data": older})
+    if page.page > 0:
+        newer = Callback(page.kind, page.value, page.page - 1).data()
+        navigation.append({"text": texts.NEWER, "callback_data": newer})
+    if navigation:
+        rows.append(navigation)
+    return {
+        "text": "\n".join(lines),
+        "parse_mode": "HTML",
+        "link_preview_options": {"is_disabled": True},
+        "reply_markup": {"inline_keyboard": rows},
+    }
+
+
+def card_buttons(article: Article, short_url: str | None, code: str | None) -> dict[str, Any]:
+    """Under a card: «ادامه مطلب» (the article, else a short link) and «ارسال برای دیگران»."""
+    row = []
+    if link := article.link or short_url:
+        row.append({"text": texts.READ_MORE, "url": link})
+    if code:
+        row.append({"text": texts.SHARE, "switch_inline_query": code})
+    return {"inline_keyboard": [row]} if row else {"inline_keyboard": []}
+
+
+def inline_result(article: Article, message: dict[str, Any], buttons: dict[str, Any]
+                  ) -> dict[str, Any]:
+    """An inline query result that sends the article's (one-message) card."""
+    description = format_date(article.published) if article.published else ""
+    if article.lead:
+        description = f"{description} — {article.lead}" if description else article.lead
+    result: dict[str, Any] = {
+        "type": "article",
+        "id": article.id,
+        "title": article.title,
+        "description": description[:200],
+        "input_message_content": {
+            "message_text": message["text"],
+            "parse_mode": message["parse_mode"],
+            "link_preview_options": {"is_disabled": True},
+        },
+    }
+    if buttons["inline_keyboard"]:
+        result["reply_markup"] = buttons
+    return result
+
+
+def command_list() -> str:
+    return "\n".join(f"/{name} — {description}" for name, description in texts.COMMANDS)

@@ -1,0 +1,70 @@
+"""Short-lived state of readers' conversations, in Redis so that any process can answer the
+next update: search queries behind paging buttons, "send me your query" waits, flood guard."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from enum import Enum
+
+from redis.asyncio import Redis
+
+from storage.keys import Keys
+
+QUERY_TTL = 24 * 3600
+WAIT_TTL = 10 * 60
+
+# Counts a user's updates in a window; past the limit the user is muted for a while, and only
+# the update that crosses the limit is told so (SET NX on the mute key), atomically.
+# KEYS: count, mute; ARGV: limit, window seconds, mute seconds. Returns 0 go on, 1 tell, 2 drop.
+_FLOOD = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+if count <= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[2], 1, 'EX', ARGV[3])
+redis.call('DEL', KEYS[1])
+return 1
+"""
+
+
+class Flood(Enum):
+    OK = 0
+    WARN = 1
+    """Over the limit just now: tell the user once."""
+    IGNORE = 2
+
+
+@dataclass
+class Sessions:
+    redis: Redis
+    keys: Keys
+    flood_limit: int = 20
+    flood_window: int = 10
+    flood_mute: int = 30
+
+    async def save_query(self, query: str) -> str:
+        """A short id for a search query (callback data holds 64 bytes, a Persian query more)."""
+        query_id = hashlib.blake2b(query.encode(), digest_size=6).hexdigest()
+        await self.redis.set(self.keys.saved_query(query_id), query, ex=QUERY_TTL)
+        return query_id
+
+    async def query(self, query_id: str) -> str | None:
+        query: str | None = await self.redis.get(self.keys.saved_query(query_id))
+        return query
+
+    async def wait_for(self, chat_id: int, user_id: int, what: str) -> None:
+        """Remember that the user's next message in the chat answers `what` (e.g. "search")."""
+        await self.redis.set(self.keys.awaiting(chat_id, user_id), what, ex=WAIT_TTL)
+
+    async def awaited(self, chat_id: int, user_id: int) -> str | None:
+        """What the user's message answers, if anything; forgotten once asked."""
+        what: str | None = await self.redis.getdel(self.keys.awaiting(chat_id, user_id))
+        return what
+
+    async def flood(self, user_id: int) -> Flood:
+        script = self.redis.register_script(_FLOOD)
+        keys = [self.keys.flood(user_id), self.keys.muted(user_id)]
+        verdict = await script(keys=keys, args=[self.flood_limit, self.flood_window,
+                                                self.flood_mute])
+        return Flood(int(verdict))
