@@ -20,6 +20,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from bot.config import ConfigError, Settings
 from bot.services import BOT_DATA_KEY, Services
 from handlers import guard, inline, reader, texts
+from storage.analysis import query_terms
 from storage.articles import ArticleStore
 from storage.keys import Keys
 from storage.redis import connect
@@ -73,6 +74,8 @@ async def _post_init(application: KhabarApplication) -> None:
         application.bot_data["own services"] = True
     commands = [BotCommand(name, description) for name, description in texts.COMMANDS]
     await application.bot.set_my_commands(commands)
+    # Load the lexicon and the search analysis now, not on the first reader's search.
+    query_terms("کلان‌شهرهای ایران")
 
 
 async def _post_shutdown(application: KhabarApplication) -> None:

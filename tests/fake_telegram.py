@@ -538,7 +538,16 @@ class FakeTelegram:
         return web.json_response({"ok": True})
 
     async def _control_chat(self, request: web.Request) -> web.Response:
+        """The bot's messages in a chat; with ?after=N&count=K, first wait (up to ?timeout=
+        seconds) until it has sent K messages after the first N."""
         chat_id = int(request.match_info["chat_id"])
+        if "count" in request.query:
+            try:
+                await self.wait_for(chat_id, int(request.query["count"]),
+                                    float(request.query.get("timeout", 10)),
+                                    after=int(request.query.get("after", 0)))
+            except TimeoutError as error:
+                return web.json_response({"error": str(error)}, status=408)
         return web.json_response([
             {"message_id": s.message_id, "text": s.text, "html": s.html,
              "reply_markup": s.reply_markup, "edits": s.edits}
@@ -627,9 +636,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="The fake Bot API server, on its own.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--no-limits", action="store_true",
+                        help="no 429s: measure the bot, not Telegram's rates")
     args = parser.parse_args()
-    telegram = FakeTelegram()
-    print(f"KHABAR_BOT_API_URL=http://{args.host}:{args.port}/bot KHABAR_BOT_TOKEN={TOKEN}")
+    unlimited = Limits(*(1e9,) * 6) if args.no_limits else None
+    telegram = FakeTelegram(unlimited)
+    print(f"KHABAR_BOT_API_URL=http://{args.host}:{args.port}/bot KHABAR_BOT_TOKEN={TOKEN}",
+          flush=True)
     web.run_app(telegram.app, host=args.host, port=args.port, print=None)
 
 

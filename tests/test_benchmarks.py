@@ -39,3 +39,15 @@ def test_search_benchmark_prints_ingest_memory_and_latency() -> None:
     for kind in ("1 word", "2 words", "3 words", "typing"):
         assert f"search {kind}" in result.stdout
     assert "p99" in result.stdout
+
+
+def test_bot_benchmark_prints_reply_rate_and_latency() -> None:
+    from tests.storage_fixtures import TEST_REDIS_URL
+
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bot.py"), "--commands", "20", "--users", "4",
+         "--rate", "20", "--redis", TEST_REDIS_URL],
+        capture_output=True, text=True, check=True, timeout=120,
+    )
+    assert "20 commands from 4 readers" in result.stdout
+    assert "replies:" in result.stdout and "p99" in result.stdout
