@@ -8,6 +8,8 @@ import asyncio
 import re
 from datetime import date
 
+from redis.asyncio import Redis
+
 from bot.article import Article
 from bot.parse import parse_file
 from handlers import texts
@@ -193,3 +195,20 @@ async def test_the_flood_guard_warns_once_and_spares_others(harness: Harness) ->
     await asyncio.sleep(0.3)  # the ignored updates were fetched before the other user's
     assert [m.text for m in harness.telegram.chat(flooder.id)].count(texts.SLOW_DOWN) == 1
     assert len(harness.telegram.chat(flooder.id)) == 6
+
+
+async def test_a_failure_gets_a_persian_apology_not_silence(harness: Harness) -> None:
+    working = harness.services.sessions.redis
+    harness.services.sessions.redis = await unreachable_redis()
+    try:
+        [apology] = await harness.send(READER, "/help")
+    finally:
+        await harness.services.sessions.redis.aclose()
+        harness.services.sessions.redis = working
+    assert apology.text == texts.APOLOGY
+
+
+async def unreachable_redis() -> Redis:
+    """A real client to a port where nothing listens: every command fails as in an outage."""
+    return Redis.from_url("redis://127.0.0.1:1/0", decode_responses=True,
+                          socket_connect_timeout=0.2)

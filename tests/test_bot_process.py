@@ -1,0 +1,59 @@
+"""`khabar run` as a process, the way it is deployed: it answers over HTTP and stops cleanly
+on SIGTERM; a missing token is one clear line."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import uuid
+
+from redis.asyncio import Redis
+
+from handlers import texts
+from tests.fake_telegram import TOKEN, FakeTelegram, serve
+from tests.storage_fixtures import TEST_REDIS_URL
+
+
+async def test_khabar_run_answers_and_stops_cleanly_on_sigterm() -> None:
+    telegram = FakeTelegram()
+    runner, url = await serve(telegram)
+    prefix = f"khabar-test-run-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "KHABAR_BOT_API_URL": url, "KHABAR_BOT_TOKEN": TOKEN,
+           "KHABAR_REDIS_URL": TEST_REDIS_URL, "KHABAR_REDIS_PREFIX": prefix}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await telegram.wait_until(lambda: bool(telegram.commands), timeout=20)
+        await telegram.send_text(77, "/latest")
+        [reply] = await telegram.wait_for(77, after=0, timeout=10)
+        assert reply.text == texts.NO_ARTICLES
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 20)
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await runner.cleanup()
+        redis = Redis.from_url(TEST_REDIS_URL)
+        async for key in redis.scan_iter(match=f"{prefix}:*"):
+            await redis.delete(key)
+        await redis.aclose()
+    assert process.returncode == 0
+    assert TOKEN.encode() not in stderr and b"Application.stop() complete" in stderr
+
+
+async def test_khabar_run_without_a_token_says_so() -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("KHABAR_")}
+    env["KHABAR_REDIS_URL"] = "memory://"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", env=env, cwd="/tmp",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 2
+    assert stderr.decode().strip() == (
+        "khabar: KHABAR_BOT_TOKEN: required to run the bot (get one from @BotFather)"
+    )
