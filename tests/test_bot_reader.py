@@ -210,5 +210,6 @@ async def test_a_failure_gets_a_persian_apology_not_silence(harness: Harness) ->
 
 async def unreachable_redis() -> Redis:
     """A real client to a port where nothing listens: every command fails as in an outage."""
-    return Redis.from_url("redis://127.0.0.1:1/0", decode_responses=True,
-                          socket_connect_timeout=0.2)
+    client: Redis = Redis.from_url("redis://127.0.0.1:1/0", decode_responses=True,
+                                   socket_connect_timeout=0.2)
+    return client
