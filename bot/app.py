@@ -7,8 +7,11 @@ Bot API server.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import html
 import logging
+import signal
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +26,7 @@ from handlers import guard, inline, reader, texts
 from storage.analysis import query_terms
 from storage.articles import ArticleStore
 from storage.keys import Keys
+from storage.locks import Lease
 from storage.redis import connect
 from storage.sessions import Sessions
 from storage.subscribers import Subscribers
@@ -30,6 +34,8 @@ from storage.subscribers import Subscribers
 log = logging.getLogger("khabar.app")
 
 KhabarApplication = Application[Any, Any, Any, Any, Any, Any]
+POLLER_LEASE = 10.0
+"""Seconds: a poller that stops renewing is replaced within this (plus a third of it)."""
 
 
 async def services_for(settings: Settings) -> Services:
@@ -106,5 +112,43 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def run(settings: Settings) -> None:
-    """Long polling until SIGINT or SIGTERM (python-telegram-bot stops cleanly on both)."""
-    build(settings).run_polling(allowed_updates=Update.ALL_TYPES)
+    """The bot until SIGINT or SIGTERM, then a clean stop."""
+    asyncio.run(serve(build(settings)))
+
+
+async def serve(application: KhabarApplication, stop: asyncio.Event | None = None) -> None:
+    """Run the application until `stop` is set (or a signal comes). Of the processes sharing
+    one Redis only the holder of the poller lease polls Telegram (a second poller would get
+    409 Conflict); the others stand by and take over within a lease when it dies."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with application:
+        if application.post_init:
+            await application.post_init(application)
+        await application.start()
+        services: Services = application.bot_data[BOT_DATA_KEY]
+        lease = Lease(services.redis, services.store.keys.poller(), POLLER_LEASE)
+        updater = application.updater
+        assert updater is not None
+        polling = False
+        try:
+            while not stop.is_set():
+                if polling and not await lease.renew():
+                    log.warning("lost the poller lease; standing by")
+                    await updater.stop()
+                    polling = False
+                elif not polling and await lease.acquire():
+                    log.info("polling Telegram for updates")
+                    await updater.start_polling(allowed_updates=Update.ALL_TYPES)
+                    polling = True
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), POLLER_LEASE / 3)
+        finally:
+            if polling:
+                await updater.stop()
+                await lease.release()
+            await application.stop()
+            if application.post_shutdown:
+                await application.post_shutdown(application)

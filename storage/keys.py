@@ -84,6 +84,11 @@ class Keys:
         """String: present while the user is ignored for flooding."""
         return self._key("muted", user_id)
 
+    # Leases (storage/locks.py) --------------------------------------------------------------
+    def poller(self) -> str:
+        """String: the process that polls Telegram for updates (one at a time)."""
+        return self._key("lease", "poller")
+
     # Subscribers --------------------------------------------------------------------------
     def subscriber(self, chat_id: int) -> str:
         """Hash: kind, language, since."""

@@ -127,6 +127,9 @@ class FakeTelegram:
         self._inline_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
         self._new_update = asyncio.Condition()
+        self._poll_generation = 0
+        self.conflicts = 0
+        """getUpdates requests ended by a newer one: two pollers at once (or a dead one's)."""
         self.messages: dict[int, list[Sent]] = defaultdict(list)
         self.chat_types: dict[int, str] = {}
         self.blocked: set[int] = set()
@@ -269,7 +272,7 @@ class FakeTelegram:
         except ApiError as error:
             if error.code == 429:
                 self.rate_limited += 1
-            else:
+            elif error.code != 409:
                 self.errors.append((method, error.description))
             return _error(error.code, error.description, error.retry_after)
 
@@ -311,10 +314,18 @@ class FakeTelegram:
         timeout = float(params.get("timeout") or 0)
         if offset:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        self._poll_generation += 1
+        mine = self._poll_generation
         async with self._new_update:
-            if not self._updates and timeout > 0:
+            self._new_update.notify_all()  # as Telegram: a new poll ends the one before it
+            deadline = time.monotonic() + timeout
+            while not self._updates and time.monotonic() < deadline:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._new_update.wait(), timeout)
+                    await asyncio.wait_for(self._new_update.wait(), deadline - time.monotonic())
+                if self._poll_generation != mine:
+                    self.conflicts += 1
+                    raise ApiError(409, "Conflict: terminated by other getUpdates request; "
+                                        "make sure that only one bot instance is running")
         return self._updates[:limit]
 
     def _check_chat(self, chat_id: int) -> None:

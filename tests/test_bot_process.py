@@ -16,16 +16,23 @@ from tests.fake_telegram import TOKEN, FakeTelegram, serve
 from tests.storage_fixtures import TEST_REDIS_URL
 
 
+def environment(url: str, prefix: str) -> dict[str, str]:
+    """`khabar run`'s environment: the fake server, the test Redis under its own prefix."""
+    return {**os.environ, "KHABAR_BOT_API_URL": url, "KHABAR_BOT_TOKEN": TOKEN,
+            "KHABAR_REDIS_URL": TEST_REDIS_URL, "KHABAR_REDIS_PREFIX": prefix}
+
+
+async def khabar_run(env: dict[str, str], output: int) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", env=env, stdout=output, stderr=output
+    )
+
+
 async def test_khabar_run_answers_and_stops_cleanly_on_sigterm() -> None:
     telegram = FakeTelegram()
     runner, url = await serve(telegram)
     prefix = f"khabar-test-run-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "KHABAR_BOT_API_URL": url, "KHABAR_BOT_TOKEN": TOKEN,
-           "KHABAR_REDIS_URL": TEST_REDIS_URL, "KHABAR_REDIS_PREFIX": prefix}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
+    process = await khabar_run(environment(url, prefix), asyncio.subprocess.PIPE)
     try:
         await telegram.wait_until(lambda: bool(telegram.commands), timeout=20)
         await telegram.send_text(77, "/latest")
@@ -57,3 +64,41 @@ async def test_khabar_run_without_a_token_says_so() -> None:
     assert stderr.decode().strip() == (
         "khabar: KHABAR_BOT_TOKEN: required to run the bot (get one from @BotFather)"
     )
+
+
+async def test_two_processes_poll_one_at_a_time_and_the_other_takes_over() -> None:
+    telegram = FakeTelegram()
+    runner, url = await serve(telegram)
+    prefix = f"khabar-test-run-{uuid.uuid4().hex[:8]}"
+    env = environment(url, prefix)
+    processes = [await khabar_run(env, asyncio.subprocess.DEVNULL) for _ in range(2)]
+    redis = Redis.from_url(TEST_REDIS_URL, decode_responses=True)
+    try:
+        await telegram.wait_until(lambda: telegram.calls["setmycommands"] == 2, timeout=30)
+        for user in range(501, 511):
+            await telegram.send_text(user, "/help")
+        for user in range(501, 511):
+            await telegram.wait_for(user, after=0, timeout=10)
+        await asyncio.sleep(0.5)
+        assert [len(telegram.chat(user)) for user in range(501, 511)] == [1] * 10
+        assert telegram.conflicts == 0, "only one process polls"
+
+        holder = await redis.get(f"{prefix}:lease:poller")
+        assert holder is not None
+        pid = int(holder.split(":")[1])
+        [polling] = [p for p in processes if p.pid == pid]
+        polling.kill()  # dies without releasing its lease
+        await polling.wait()
+        await telegram.send_text(600, "/help")
+        [reply] = await telegram.wait_for(600, after=0, timeout=30)
+        assert reply.text.startswith("راهنمای «خبر»")
+        assert telegram.conflicts <= 1, "at most the dead poller's last request"
+    finally:
+        for process in processes:
+            if process.returncode is None:
+                process.terminate()
+                await process.wait()
+        await runner.cleanup()
+        async for key in redis.scan_iter(match=f"{prefix}:*"):
+            await redis.delete(key)
+        await redis.aclose()

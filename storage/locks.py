@@ -1,0 +1,52 @@
+"""Leases in Redis: one holder at a time, kept by renewing, lost when the holder stops
+renewing (it died), so another process takes over within one lease."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+
+# Renew or release only while we hold it: the check and the change are one step, so a lease
+# that expired and went to another process is never extended or deleted by the old holder.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def _holder() -> str:
+    """Who holds a lease: host and pid (for operators), and a random part (unique)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+@dataclass
+class Lease:
+    redis: Redis
+    key: str
+    seconds: float = 10.0
+    holder: str = field(default_factory=_holder)
+
+    async def acquire(self) -> bool:
+        return bool(await self.redis.set(self.key, self.holder, nx=True,
+                                         px=int(self.seconds * 1000)))
+
+    async def renew(self) -> bool:
+        script = self.redis.register_script(_RENEW)
+        return bool(await script(keys=[self.key], args=[self.holder, int(self.seconds * 1000)]))
+
+    async def release(self) -> None:
+        await self.redis.register_script(_RELEASE)(keys=[self.key], args=[self.holder])
+
+    async def holder_now(self) -> str | None:
+        value: str | None = await self.redis.get(self.key)
+        return value
