@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import logging
 import signal
 from datetime import timedelta
@@ -108,7 +107,7 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         try:
             await update.effective_chat.send_message(texts.APOLOGY, parse_mode=None)
         except TelegramError as failure:
-            log.warning("could not send the apology%s: %s", where, html.escape(str(failure)))
+            log.warning("could not send the apology%s: %s", where, failure)
 
 
 def run(settings: Settings) -> None:

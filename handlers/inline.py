@@ -10,7 +10,7 @@ from telegram.ext import Application, ContextTypes, InlineQueryHandler
 
 from bot.card import render
 from handlers import views
-from handlers.reader import card_buttons, services
+from handlers.reader import buttons, services
 
 RESULTS_PER_PAGE = 20
 MAX_OFFSET = 1000
@@ -30,11 +30,12 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         articles = [article for article, _ in found]
     else:
         total, articles = await store.count(), await store.latest(offset, RESULTS_PER_PAGE)
+    codes = await store.links.codes([article.id for article in articles])
     results = []
-    for article in articles:
+    for article, code in zip(articles, codes, strict=True):
         [message] = render(article, max_messages=1)
         result: dict[str, Any] = views.inline_result(
-            article, message.payload(), await card_buttons(context, article)
+            article, message.payload(), buttons(store.links, article, code)
         )
         results.append(InlineQueryResultArticle.de_json(result, context.bot))
     more = offset + len(articles) < min(total, MAX_OFFSET)

@@ -24,6 +24,7 @@ from telegram.ext import (
 from bot.article import Article
 from bot.services import BOT_DATA_KEY, Services
 from handlers import texts, views
+from storage.shortlinks import ShortLinks
 from storage.subscribers import ChatKind
 
 PAGE_SIZE = 10
@@ -97,7 +98,11 @@ async def send_card(message: Message, context: ContextTypes.DEFAULT_TYPE, articl
 
 async def card_buttons(context: ContextTypes.DEFAULT_TYPE, article: Article) -> dict[str, Any]:
     links = services(context).store.links
-    code = await links.code(article.id)
+    return buttons(links, article, await links.code(article.id))
+
+
+def buttons(links: ShortLinks, article: Article, code: str | None) -> dict[str, Any]:
+    """The card's buttons, the article's short code already at hand."""
     return views.card_buttons(article, links.url(code) if code else None, code)
 
 

@@ -8,6 +8,7 @@ a word and the whole is not a word of its own.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache, lru_cache
 
 from bot.lexicon import lexicon
@@ -30,19 +31,21 @@ def _stop_words() -> frozenset[str]:
     return frozenset(search_key(word) for word in _STOP_WORDS.split())
 
 
-@cache
-def _folded_lexicon() -> tuple[frozenset[str], frozenset[str]]:
-    """Known words and lemmas in search-key form (no half-spaces, folded letters)."""
-    lex = lexicon()
-    known = frozenset(search_key(word) for word in lex.zipf.keys() | lex.tags.keys())
-    lemmas = frozenset(search_key(word) for word in lex.tags)
-    return known, lemmas
+@dataclass(frozen=True)
+class _Folded:
+    """The lexicon in search-key form (no half-spaces, folded letters)."""
+
+    known: frozenset[str]
+    lemmas: frozenset[str]
+    spelled: dict[str, float]
+    """Corpus frequency of any spelling."""
+    glued: dict[str, float]
+    """Corpus frequency of the glued spelling alone (a word written glued in the corpus,
+    «تنها», is a word; «کتاب‌ها» is a plural)."""
 
 
 @cache
-def _frequencies() -> tuple[dict[str, float], dict[str, float]]:
-    """Search-key form → corpus frequency: of any spelling, and of the glued spelling alone
-    (a word written glued in the corpus, «تنها», is a word; «کتاب‌ها» is a plural)."""
+def _folded_lexicon() -> _Folded:
     lex = lexicon()
     spelled: dict[str, float] = {}
     glued: dict[str, float] = {}
@@ -51,14 +54,15 @@ def _frequencies() -> tuple[dict[str, float], dict[str, float]]:
         spelled[key] = max(spelled.get(key, 0.0), frequency)
         if ZWNJ not in word:
             glued[key] = max(glued.get(key, 0.0), frequency)
-    return spelled, glued
+    lemmas = frozenset(search_key(word) for word in lex.tags)
+    return _Folded(frozenset(spelled.keys() | lemmas), lemmas, spelled, glued)
 
 
 @lru_cache(maxsize=200_000)
 def stem(term: str) -> str:
     """The term without a plural or comparative suffix, when the lexicon agrees."""
-    known, lemmas = _folded_lexicon()
-    spelled, glued = _frequencies()
+    folded = _folded_lexicon()
+    known, lemmas, spelled, glued = folded.known, folded.lemmas, folded.spelled, folded.glued
     for suffix in _PLURAL:
         rest = term[: -len(suffix)]
         if not term.endswith(suffix) or len(rest) < _MIN_STEM:
@@ -123,7 +127,7 @@ def _compounds() -> dict[tuple[str, str], str]:
     """(first word, term of the second) → the compound's term, for the words the lexicon
     writes as two joined by a half-space, neither a stop word or a suffix («کلان‌شهر»,
     «راه‌آهن», «زلزله‌زده»): («کلان», «شهر») → «کلانشهر», which «کلان شهرها» matches too."""
-    known = _folded_lexicon()[0]
+    known = _folded_lexicon().known
     stop = _stop_words()
     pairs: dict[tuple[str, str], str] = {}
     for spellings in lexicon().half_spaced.values():

@@ -18,6 +18,7 @@ from enum import Enum
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 
 from bot.article import TEHRAN, Article
 from bot.card import CARD_VERSION, payloads
@@ -191,9 +192,16 @@ class ArticleStore:
     search: SearchIndex = field(init=False)
     links: ShortLinks = field(init=False)
 
+    _lookup: AsyncScript = field(init=False, repr=False)
+    _replace: AsyncScript = field(init=False, repr=False)
+    _remove: AsyncScript = field(init=False, repr=False)
+
     def __post_init__(self) -> None:
         self.search = SearchIndex(self.redis, self.keys)
         self.links = ShortLinks(self.redis, self.keys, self.public_url)
+        self._lookup = self.redis.register_script(_LOOKUP)
+        self._replace = self.redis.register_script(_REPLACE)
+        self._remove = self.redis.register_script(_REMOVE)
 
     async def save(self, article: Article) -> Saved:
         return (await self.save_many([article]))[0]
@@ -213,8 +221,7 @@ class ArticleStore:
         """The first step of a save (see Batch); the ids must be distinct."""
         dumps = [article.model_dump_json() for article in articles]
         digests = [fingerprint(dump) for dump in dumps]
-        script = self.redis.register_script(_LOOKUP)
-        found = await script(keys=[self.keys.article(article.id) for article in articles])
+        found = await self._lookup(keys=[self.keys.article(article.id) for article in articles])
         before, codes = found[0::2], found[1::2]
         outcomes = [
             Saved.UNCHANGED if old == digest else Saved.UPDATED if old else Saved.STORED
@@ -257,7 +264,7 @@ class ArticleStore:
         keys = self._batch_keys([article.id for article in articles])
         async with self.redis.pipeline(transaction=True) as pipe:
             await self.search.add(pipe, batch.packed)
-            await self.redis.register_script(_REPLACE)(keys=keys, args=args, client=pipe)
+            await self._replace(keys=keys, args=args, client=pipe)
             if aliases:
                 pipe.mset(aliases)
             await self.search.forget(pipe, batch.dead)
@@ -340,9 +347,7 @@ class ArticleStore:
             return 0
         ids = [article_id for article_id, _, _ in found]
         async with self.redis.pipeline(transaction=True) as pipe:
-            await self.redis.register_script(_REMOVE)(
-                keys=self._batch_keys(ids), args=ids, client=pipe
-            )
+            await self._remove(keys=self._batch_keys(ids), args=ids, client=pipe)
             dead: Counter[str] = Counter()
             for _, article, code in found:
                 self.links.queue_forget(pipe, article, code)

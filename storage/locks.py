@@ -9,6 +9,7 @@ import socket
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 
 # Renew or release only while we hold it: the check and the change are one step, so a lease
 # that expired and went to another process is never extended or deleted by the old holder.
@@ -35,18 +36,20 @@ class Lease:
     key: str
     seconds: float = 10.0
     holder: str = field(default_factory=_holder)
+    _renew: AsyncScript = field(init=False, repr=False)
+    _release: AsyncScript = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._renew = self.redis.register_script(_RENEW)
+        self._release = self.redis.register_script(_RELEASE)
 
     async def acquire(self) -> bool:
         return bool(await self.redis.set(self.key, self.holder, nx=True,
                                          px=int(self.seconds * 1000)))
 
     async def renew(self) -> bool:
-        script = self.redis.register_script(_RENEW)
-        return bool(await script(keys=[self.key], args=[self.holder, int(self.seconds * 1000)]))
+        milliseconds = int(self.seconds * 1000)
+        return bool(await self._renew(keys=[self.key], args=[self.holder, milliseconds]))
 
     async def release(self) -> None:
-        await self.redis.register_script(_RELEASE)(keys=[self.key], args=[self.holder])
-
-    async def holder_now(self) -> str | None:
-        value: str | None = await self.redis.get(self.key)
-        return value
+        await self._release(keys=[self.key], args=[self.holder])

@@ -31,11 +31,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.commands.core import AsyncScript
 
 from bot.article import Article
 from bot.persian import search_key
@@ -188,28 +190,29 @@ def analyze_fields(text: Fields) -> Document:
     return Document(weights, len(title) + len(lead) + len(body))
 
 
-def impact(weight: float, length: int, average_length: float) -> int:
+def impact(weight: Any, length: Any, average_length: float) -> Any:
     """BM25's term-frequency part, tf·(k1+1)/(tf + k1·(1 − b + b·dl/avgdl)), over k1+1 and
-    quantized to 1..255; `weight` is the field-weighted count (tf = weight / BODY_WEIGHT)."""
-    norm = K1 * BODY_WEIGHT * (1 - B + B * length / average_length)
-    return int(weight * IMPACT_LEVELS / (weight + norm) + 0.5) or 1
+    quantized to 1..255; `weight` is the field-weighted count (tf = weight / BODY_WEIGHT).
+    Numbers or numpy arrays of them (element by element)."""
+    norm = K1 * BODY_WEIGHT * (1 - B + B * np.asarray(length) / average_length)
+    return np.maximum(1, (weight * IMPACT_LEVELS / (weight + norm) + 0.5).astype(np.int64))
 
 
 def postings(numbered: Sequence[tuple[int, Document]], average_length: float) -> dict[str, bytes]:
     """The packed postings of a batch of documents, per term, in document-number order.
 
     Vectorized: this runs for every posting of a batch (hundreds of thousands), so the only
-    per-posting Python work is C-level (map, dict.fromkeys); `impact` is computed by numpy."""
+    per-posting Python work is C-level (map, dict.fromkeys); `impact` works on arrays."""
     numbered = sorted(numbered, key=lambda item: item[0])
     every_term: list[str] = []
     every_weight: list[int] = []
     sizes: list[int] = []
-    norms: list[float] = []
+    lengths: list[int] = []
     for _, document in numbered:
         every_term.extend(document.weights.keys())
         every_weight.extend(document.weights.values())
         sizes.append(len(document.weights))
-        norms.append(K1 * BODY_WEIGHT * (1 - B + B * document.length / average_length))
+        lengths.append(document.length)
     if not every_term:
         return {}
     distinct = list(dict.fromkeys(every_term))
@@ -218,8 +221,7 @@ def postings(numbered: Sequence[tuple[int, Document]], average_length: float) ->
     id_type = np.uint16 if len(distinct) <= 1 << 16 else np.int64
     term_ids = np.fromiter(map(number_of.__getitem__, every_term), id_type, len(every_term))
     weights = np.array(every_weight, dtype=np.float64)
-    norm = np.repeat(np.array(norms), sizes)
-    impacts = np.maximum(1, (weights * IMPACT_LEVELS / (weights + norm) + 0.5).astype(np.int64))
+    impacts = impact(weights, np.repeat(np.array(lengths), sizes), average_length)
     order = np.argsort(term_ids, kind="stable")  # stable: numbers stay ascending in a term
     entries = np.empty(len(order), dtype=_POSTING)
     entries["doc"] = np.repeat(np.array([number for number, _ in numbered]), sizes)[order]
@@ -267,6 +269,15 @@ class SearchIndex:
         default_factory=lambda: np.zeros(0, dtype=bool), repr=False
     )
     _live_for: tuple[int, bytes] = (-1, b"")
+    _scripts: dict[str, AsyncScript] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._scripts = {
+            name: self.redis.register_script(source)
+            for name, source in (("reserve", _RESERVE), ("append", _APPEND),
+                                 ("count dead", _COUNT_DEAD), ("compact", _COMPACT),
+                                 ("complete", _COMPLETE))
+        }
 
     # Writing --------------------------------------------------------------------------------
     async def average_length(self) -> float:
@@ -281,7 +292,7 @@ class SearchIndex:
         """Numbers for len(published) new documents, consecutive; the first is returned. Their
         published times are written with them, so the table never has a gap."""
         times = np.array([_published_seconds(value) for value in published], dtype=_PUBLISHED)
-        script = self.redis.register_script(_RESERVE)
+        script = self._scripts["reserve"]
         keys = [self.keys.index_stats(), self.keys.search_docs()]
         return int(await script(keys=keys, args=[len(times), times.tobytes()]))
 
@@ -291,7 +302,7 @@ class SearchIndex:
         terms, and a reply per command would cost more than the work)."""
         if not packed:
             return
-        script = self.redis.register_script(_APPEND)
+        script = self._scripts["append"]
         items = list(packed.items())
         for start in range(0, len(items), APPEND_CHUNK):
             chunk = items[start : start + APPEND_CHUNK]
@@ -307,7 +318,7 @@ class SearchIndex:
         """Queue the bookkeeping for documents that died: `dead` counts, for each term, the
         dead postings it holds until `compact` rewrites it."""
         items = list(dead.items())
-        script = self.redis.register_script(_COUNT_DEAD)
+        script = self._scripts["count dead"]
         for start in range(0, len(items), APPEND_CHUNK):
             chunk = items[start : start + APPEND_CHUNK]
             args = [value for term, count in chunk for value in (term, count)]
@@ -319,7 +330,7 @@ class SearchIndex:
         if not dirty:
             return 0
         dead = _bits(await get_bytes(self.redis, self.keys.search_dead()))
-        script = self.redis.register_script(_COMPACT)
+        script = self._scripts["compact"]
         items = list(dirty.items())
         for start in range(0, len(items), COMPACT_BATCH):
             batch = items[start : start + COMPACT_BATCH]
@@ -399,7 +410,7 @@ class SearchIndex:
         if len(prefix) < PREFIX_MIN:
             return []
         start = prefix.encode()
-        script = self.redis.register_script(_COMPLETE)
+        script = self._scripts["complete"]
         found: list[str | int] = await script(
             keys=[self.keys.vocabulary()],
             args=[self.keys.postings(""), b"[" + start, b"[" + start + b"\xff",

@@ -4,10 +4,11 @@ next update: search queries behind paging buttons, "send me your query" waits, f
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 
 from storage.keys import Keys
 
@@ -42,6 +43,10 @@ class Sessions:
     flood_limit: int = 20
     flood_window: int = 10
     flood_mute: int = 30
+    _flood: AsyncScript = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._flood = self.redis.register_script(_FLOOD)
 
     async def save_query(self, query: str) -> str:
         """A short id for a search query (callback data holds 64 bytes, a Persian query more)."""
@@ -63,8 +68,7 @@ class Sessions:
         return what
 
     async def flood(self, user_id: int) -> Flood:
-        script = self.redis.register_script(_FLOOD)
         keys = [self.keys.flood(user_id), self.keys.muted(user_id)]
-        verdict = await script(keys=keys, args=[self.flood_limit, self.flood_window,
-                                                self.flood_mute])
+        args = [self.flood_limit, self.flood_window, self.flood_mute]
+        verdict = await self._flood(keys=keys, args=args, client=self.redis)
         return Flood(int(verdict))

@@ -11,10 +11,11 @@ import re
 import secrets
 import string
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.commands.core import AsyncScript
 
 from bot.article import ID_PATTERN, Article
 from storage.keys import Keys
@@ -62,10 +63,22 @@ class ShortLinks:
     redis: Redis
     keys: Keys
     public_url: str
+    _claim_all: AsyncScript = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._claim_all = self.redis.register_script(_CLAIM)
 
     async def code(self, article_id: str) -> str | None:
         """The article's own code (given when the article was first stored)."""
-        return await awaited(self.redis.hget(self.keys.article(article_id), "code"))
+        return (await self.codes([article_id]))[0]
+
+    async def codes(self, article_ids: Sequence[str]) -> list[str | None]:
+        """The codes of several articles, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for article_id in article_ids:
+                pipe.hget(self.keys.article(article_id), "code")
+            found: list[str | None] = await pipe.execute()
+        return found
 
     async def claim_many(self, article_ids: Sequence[str]) -> list[str]:
         """A new code for each article, claimed in one round trip; the rare collision is
@@ -73,9 +86,8 @@ class ShortLinks:
         if not article_ids:
             return []
         codes = [new_code() for _ in article_ids]
-        script = self.redis.register_script(_CLAIM)
-        taken = await script(keys=[self.keys.short_code(code) for code in codes],
-                             args=list(article_ids))
+        taken = await self._claim_all(keys=[self.keys.short_code(code) for code in codes],
+                                      args=list(article_ids))
         for place in taken:
             codes[place - 1] = await self._claim(article_ids[place - 1])
         return codes

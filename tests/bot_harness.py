@@ -6,20 +6,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 from pydantic import SecretStr
-from redis.asyncio import Redis
 
-from bot.app import KhabarApplication, build
+from bot.app import KhabarApplication, build, services_for
 from bot.config import Settings
 from bot.services import Services
 from storage.articles import ArticleStore
-from storage.keys import Keys
-from storage.redis import connect
-from storage.sessions import Sessions
-from storage.subscribers import Subscribers
 from tests.fake_telegram import TOKEN, FakeTelegram, Limits, Sent, User, serve
 from tests.storage_fixtures import TEST_REDIS_URL
 
@@ -69,14 +63,7 @@ async def harness() -> AsyncIterator[Harness]:
     settings = Settings(bot_token=SecretStr(TOKEN), bot_api_url=url, redis_url=TEST_REDIS_URL,
                         redis_prefix=prefix, retention_days=36500,
                         public_url="https://khabar.example.ir")
-    redis: Redis = await connect(TEST_REDIS_URL)
-    keys = Keys(prefix)
-    services = Services(
-        settings, redis,
-        ArticleStore(redis, keys, retention=timedelta(days=36500),
-                     public_url=settings.public_url),
-        Sessions(redis, keys), Subscribers(redis, keys),
-    )
+    services = await services_for(settings)
     application = build(settings, services)
     await application.initialize()
     if application.post_init:
@@ -91,6 +78,7 @@ async def harness() -> AsyncIterator[Harness]:
         await application.stop()
         await application.shutdown()
         await runner.cleanup()
+        redis = services.redis
         async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
             await redis.delete(key)
         await redis.aclose()
