@@ -11,21 +11,27 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
-from telegram import BotCommand, LinkPreviewOptions, Update
+from redis.exceptions import RedisError
+from telegram import Bot, BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import HTTPXRequest
 
 from bot.config import ConfigError, Settings
+from bot.delivery import ChannelPoster, Deliverer
 from bot.services import BOT_DATA_KEY, Services
-from handlers import guard, inline, reader, texts
+from handlers import admin, guard, inline, reader, texts
 from storage.analysis import query_terms
 from storage.articles import ArticleStore
 from storage.keys import Keys
 from storage.locks import Lease
+from storage.outbox import Outbox
+from storage.ratelimit import RateLimiter
 from storage.redis import connect
 from storage.sessions import Sessions
 from storage.subscribers import Subscribers
@@ -33,8 +39,37 @@ from storage.subscribers import Subscribers
 log = logging.getLogger("khabar.app")
 
 KhabarApplication = Application[Any, Any, Any, Any, Any, Any]
+DELIVERY_WORKERS = 4
+DELIVERY_BATCH = 16
+"""Chats each delivery worker has in hand: enough in flight for paid broadcast's 1000/s."""
 POLLER_LEASE = 10.0
 """Seconds: a poller that stops renewing is replaced within this (plus a third of it)."""
+
+
+SENDING = frozenset({"sendMessage", "editMessageText", "sendDocument", "sendPhoto"})
+
+
+class ReplyLimiter(AIORateLimiter):
+    """Readers' replies, paced in-process as before, are also counted against the limits
+    shared with the delivery workers (without waiting for them): replies come first, and a
+    broadcast slows down to leave them room."""
+
+    shared: RateLimiter | None = None
+
+    async def process_request(
+        self, callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] |
+                                                list[dict[str, Any]]]],
+        args: Any, kwargs: dict[str, Any], endpoint: str, data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        chat = data.get("chat_id")
+        if self.shared is not None and chat is not None and endpoint in SENDING:
+            try:
+                await self.shared.charge(str(chat))
+            except RedisError as error:  # a reply is not held back by Redis trouble
+                log.warning("could not count a reply against the shared limits: %s", error)
+        return await super().process_request(callback, args, kwargs, endpoint, data,
+                                             rate_limit_args)
 
 
 async def services_for(settings: Settings) -> Services:
@@ -42,7 +77,20 @@ async def services_for(settings: Settings) -> Services:
     keys = Keys(settings.redis_prefix)
     store = ArticleStore(redis, keys, retention=timedelta(days=settings.retention_days),
                          public_url=settings.public_url)
-    return Services(settings, redis, store, Sessions(redis, keys), Subscribers(redis, keys))
+    limiter = RateLimiter.for_broadcast(redis, keys, settings.broadcast_rate,
+                                        settings.paid_broadcast)
+    return Services(settings, redis, store, Sessions(redis, keys), Subscribers(redis, keys),
+                    Outbox(redis, keys), limiter)
+
+
+def delivery_bot(settings: Settings, connections: int) -> Bot:
+    """The delivery workers' own Bot: no in-process rate limiter (the shared one decides)
+    and enough connections for every message in flight."""
+    assert settings.bot_token is not None
+    request = HTTPXRequest(connection_pool_size=connections, read_timeout=15.0,
+                           write_timeout=15.0, pool_timeout=15.0)
+    return Bot(settings.bot_token.get_secret_value(), base_url=settings.bot_api_url,
+               request=request)
 
 
 def build(settings: Settings, services: Services | None = None) -> KhabarApplication:
@@ -57,7 +105,7 @@ def build(settings: Settings, services: Services | None = None) -> KhabarApplica
         .base_file_url(settings.bot_api_url.removesuffix("/bot") + "/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML,
                            link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(ReplyLimiter(max_retries=3))
         .concurrent_updates(True)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
@@ -66,8 +114,10 @@ def build(settings: Settings, services: Services | None = None) -> KhabarApplica
     application.bot_data["settings"] = settings
     if services is not None:
         application.bot_data[BOT_DATA_KEY] = services
-    for module in (guard, reader, inline):
-        module.register(application)
+    guard.register(application)
+    admin.register(application, settings.admin_ids)
+    reader.register(application)
+    inline.register(application)
     application.add_error_handler(_on_error)
     return application
 
@@ -77,13 +127,41 @@ async def _post_init(application: KhabarApplication) -> None:
         services = await services_for(application.bot_data["settings"])
         application.bot_data[BOT_DATA_KEY] = services
         application.bot_data["own services"] = True
+    services = application.bot_data[BOT_DATA_KEY]
+    limiter = application.bot.rate_limiter
+    if isinstance(limiter, ReplyLimiter):
+        limiter.shared = services.limiter
+    await _start_delivery(application, services)
     commands = [BotCommand(name, description) for name, description in texts.COMMANDS]
     await application.bot.set_my_commands(commands)
     # Load the lexicon and the search analysis now, not on the first reader's search.
     query_terms("کلان‌شهرهای ایران")
 
 
+async def _start_delivery(application: KhabarApplication, services: Services) -> None:
+    settings = services.settings
+    deliverer = Deliverer(
+        delivery_bot(settings, DELIVERY_WORKERS * DELIVERY_BATCH + 8), services.outbox,
+        services.subscribers, services.limiter, paid=settings.paid_broadcast,
+        workers=DELIVERY_WORKERS, batch=DELIVERY_BATCH,
+    )
+    await deliverer.bot.initialize()
+    await deliverer.start()
+    poster = ChannelPoster(services.store, services.outbox, settings,
+                           lambda article: reader.card_with_buttons(services, article),
+                           max_age=timedelta(hours=settings.channel_max_age_hours))
+    if settings.channel_ids:
+        await poster.ensure_group()
+        poster.start()
+    application.bot_data["delivery"] = (deliverer, poster)
+
+
 async def _post_shutdown(application: KhabarApplication) -> None:
+    if "delivery" in application.bot_data:
+        deliverer, poster = application.bot_data.pop("delivery")
+        await poster.stop()
+        await deliverer.stop()
+        await deliverer.bot.shutdown()
     if application.bot_data.get("own services"):
         await application.bot_data[BOT_DATA_KEY].redis.aclose()
 

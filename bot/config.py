@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=90, ge=1)
     broadcast_rate: float = Field(default=25, gt=0, le=1000)
     paid_broadcast: bool = False
+    channel_max_age_hours: float = Field(default=24, gt=0)
 
     _lists = field_validator("admin_ids", "feeds", mode="before")(_split_list)
 

@@ -22,6 +22,7 @@ and what is missing, and disagreeing dates are logged.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -33,7 +34,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot import jalali
-from bot.article import TEHRAN, Article, KeyPoint, Quote, stable_id
+from bot.article import MAX_TITLE_CHARS, TEHRAN, Article, KeyPoint, Quote, stable_id
 from bot.persian import normalize, search_key, to_ascii_digits
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,28 @@ def parse_text(text: str, *, name: str = "<text>", source: str | None = None) ->
     if not units:
         raise ParseError(name, "empty: no title and no text" if not text.strip() else "no title")
     return _build(units, meta, name=name, source=source)
+
+
+def parse_breaking(text: str, now: datetime, *, name: str = "<breaking>") -> Article:
+    """A breaking item as an editor types it: the first line is the title, the next the lead,
+    the rest body paragraphs; or a whole raw page. Marked breaking, published now."""
+    lines = [normalize(line) for line in text.replace("\r\n", "\n").split("\n")]
+    lines = [line for line in lines if line]
+    if not lines:
+        raise ParseError(name, "empty: no title and no text")
+    article: Article | None = None
+    if len(lines) > 2:
+        with contextlib.suppress(ParseError):
+            article = parse_text(text, name=name)
+    if article is None:
+        if not _mostly_persian(lines):
+            raise ParseError(name, "not Persian text")
+        article = Article.trusted({
+            "id": stable_id("breaking", now.isoformat(timespec="minutes"), *lines),
+            "title": lines[0][:MAX_TITLE_CHARS], "lead": lines[1] if len(lines) > 1 else None,
+            "paragraphs": lines[2:],
+        })
+    return article.model_copy(update={"breaking": True, "published": article.published or now})
 
 
 def parse_bytes(data: bytes, *, name: str = "<bytes>", source: str | None = None) -> Article:

@@ -9,6 +9,8 @@ from redis.asyncio import Redis
 
 from bot.config import Settings
 from storage.articles import ArticleStore
+from storage.outbox import Outbox
+from storage.ratelimit import RateLimiter
 from storage.sessions import Sessions
 from storage.subscribers import Subscribers
 
@@ -22,3 +24,5 @@ class Services:
     store: ArticleStore
     sessions: Sessions
     subscribers: Subscribers
+    outbox: Outbox
+    limiter: RateLimiter

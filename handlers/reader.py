@@ -84,21 +84,27 @@ async def send_card(message: Message, context: ContextTypes.DEFAULT_TYPE, articl
                     ) -> bool:
     """The article's card in the message's chat, buttons under its last message; False when
     the article is not stored."""
-    store = services(context).store
-    article = await store.get(article_id)
+    article = await services(context).store.get(article_id)
     if article is None:
         return False
-    payloads = await store.card(article)
-    buttons = await card_buttons(context, article)
-    for number, payload in enumerate(payloads, 1):
-        last = number == len(payloads)
-        await reply(message, {**payload, "reply_markup": buttons if last else None})
+    for payload in await card_payloads(context, article):
+        await reply(message, payload)
     return True
 
 
-async def card_buttons(context: ContextTypes.DEFAULT_TYPE, article: Article) -> dict[str, Any]:
-    links = services(context).store.links
-    return buttons(links, article, await links.code(article.id))
+async def card_payloads(context: ContextTypes.DEFAULT_TYPE, article: Article
+                        ) -> list[dict[str, Any]]:
+    """The card's messages, the buttons under the last one."""
+    return await card_with_buttons(services(context), article)
+
+
+async def card_with_buttons(found: Services, article: Article) -> list[dict[str, Any]]:
+    store = found.store
+    payloads = await store.card(article)
+    markup = buttons(store.links, article, await store.links.code(article.id))
+    last = len(payloads) - 1
+    return [{**payload, "reply_markup": markup if n == last and markup["inline_keyboard"]
+             else None} for n, payload in enumerate(payloads)]
 
 
 def buttons(links: ShortLinks, article: Article, code: str | None) -> dict[str, Any]:
@@ -274,6 +280,11 @@ async def _subscription(update: Update, context: ContextTypes.DEFAULT_TYPE, subs
     await say(message, texts.UNSUBSCRIBED if removed else texts.NOT_SUBSCRIBED)
 
 
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if update.effective_message:
+        await say(update.effective_message, texts.UNKNOWN_COMMAND)
+
+
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handlers([
         CommandHandler("start", start),
@@ -286,4 +297,5 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         CallbackQueryHandler(button),
         MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND,
                        private_text),
+        MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, unknown_command),
     ])

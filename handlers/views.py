@@ -17,6 +17,7 @@ from bot.article import Article
 from bot.jalali import format_date
 from bot.persian import to_persian_digits
 from handlers import texts
+from storage.outbox import Delivery, Kind
 
 CALLBACK_VERSION = "1"
 NUMBERS_PER_ROW = 5
@@ -132,3 +133,106 @@ def inline_result(article: Article, message: dict[str, Any], buttons: dict[str, 
 
 def command_list() -> str:
     return "\n".join(f"/{name} — {description}" for name, description in texts.COMMANDS)
+
+
+# Admins --------------------------------------------------------------------------------------
+ADMIN_CALLBACK = f"{CALLBACK_VERSION}:x:"
+"""Admin buttons: `1:x:<action>:<value>`; actions: go / no (a breaking draft), ch / br (a
+stored article to the channels / as breaking), stop (a running delivery)."""
+BAR_WIDTH = 12
+
+
+def admin_callback(action: str, value: str) -> str:
+    return f"{ADMIN_CALLBACK}{action}:{value}"
+
+
+def parse_admin_callback(data: str) -> tuple[str, str] | None:
+    if not data.startswith(ADMIN_CALLBACK):
+        return None
+    action, _, value = data[len(ADMIN_CALLBACK):].partition(":")
+    if action not in ("go", "no", "ch", "br", "stop") or not value:
+        return None
+    return action, value
+
+
+def buttons_row(*buttons: tuple[str, str]) -> dict[str, Any]:
+    """One row of callback buttons: (label, callback data)."""
+    return {"inline_keyboard": [[{"text": text, "callback_data": data}
+                                 for text, data in buttons]]}
+
+
+def number(value: int | float) -> str:
+    """Persian digits with the Persian thousands separator."""
+    return to_persian_digits(f"{value:,.0f}".replace(",", "٬"))
+
+
+def duration(seconds: float) -> str:
+    """«۲ دقیقه و ۱۰ ثانیه», «۱ ساعت و ۵ دقیقه», «۴۵ ثانیه»."""
+    seconds = max(0, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = []
+    if hours:
+        parts.append(texts.HOURS.format(n=number(hours)))
+    if minutes:
+        parts.append(texts.MINUTES.format(n=number(minutes)))
+    if (secs and not hours) or not parts:
+        parts.append(texts.SECONDS.format(n=number(secs)))
+    return texts.AND.join(parts)
+
+
+def bar(done: int, total: int) -> str:
+    filled = BAR_WIDTH if total <= 0 else min(BAR_WIDTH, done * BAR_WIDTH // total)
+    return "▓" * filled + "░" * (BAR_WIDTH - filled)
+
+
+def _kind(delivery: Delivery) -> tuple[str, str]:
+    if delivery.kind is Kind.POST:
+        return "📢", texts.KIND_POST
+    if delivery.kind is Kind.RETRACT:
+        return "🗑", texts.KIND_RETRACT.format(target=to_persian_digits(delivery.target or ""))
+    return "🔴", texts.KIND_BREAKING
+
+
+def progress(delivery: Delivery, rate: float | None) -> dict[str, Any]:
+    """The admin's live view of a running delivery: a bar, counts, rate and time left, and a
+    button to stop it. `rate`: messages a second lately (None: not known yet)."""
+    icon, kind = _kind(delivery)
+    total = max(delivery.total, 1)
+    left = delivery.total - delivery.processed
+    text = texts.PROGRESS.format(
+        icon=icon, kind=kind, id=to_persian_digits(delivery.id), title=delivery.title,
+        bar=bar(delivery.processed, delivery.total),
+        percent=number(100 * delivery.processed // total),
+        sent=number(delivery.counts["sent"]), total=number(delivery.total),
+        blocked=number(delivery.counts["blocked"]), failed=number(delivery.counts["failed"]),
+        rate=number(rate) if rate else "…",
+        left=duration(left / rate) if rate else texts.UNKNOWN_TIME,
+    )
+    stop = admin_callback("stop", delivery.id)
+    return {"text": text, "parse_mode": None,
+            "reply_markup": buttons_row((texts.STOP, stop))}
+
+
+def report(delivery: Delivery, failures: list[tuple[str, str]]) -> dict[str, Any]:
+    """The final report of a delivery that is over."""
+    icon, kind = _kind(delivery)
+    elapsed = max(1.0, (delivery.finished or delivery.created) - delivery.created)
+    skipped = delivery.counts["skipped"]
+    text = texts.REPORT.format(
+        icon=icon, kind=kind, id=to_persian_digits(delivery.id), title=delivery.title,
+        outcome=texts.REPORT_CANCELLED if skipped or delivery.enqueued < delivery.total
+        else texts.REPORT_DONE,
+        sent=number(delivery.counts["sent"]), total=number(delivery.total),
+        blocked=number(delivery.counts["blocked"]), failed=number(delivery.counts["failed"]),
+        skipped=texts.REPORT_SKIPPED.format(skipped=number(skipped)) if skipped else "",
+        duration=duration(elapsed), rate=number(delivery.processed / elapsed),
+    )
+    if delivery.counts["duplicates"]:
+        text += texts.REPORT_DUPLICATES.format(
+            duplicates=number(delivery.counts["duplicates"]))
+    if failures:
+        text += texts.REPORT_FAILURE.format(reason=failures[0][1])
+    if delivery.kind is not Kind.RETRACT and delivery.counts["sent"]:
+        text += texts.REPORT_RETRACT_HINT.format(id=delivery.id)
+    return {"text": text, "parse_mode": None, "reply_markup": None}

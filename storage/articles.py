@@ -27,6 +27,9 @@ from storage.redis import awaited
 from storage.search import Fields, Hit, SearchIndex, analyze, analyze_fields, fields, postings
 from storage.shortlinks import ShortLinks
 
+NEW_ARTICLES_KEPT = 10_000
+"""The new-articles stream is trimmed to about this many entries."""
+
 
 class Saved(Enum):
     STORED = "stored"
@@ -162,6 +165,9 @@ class Batch:
     lengths: list[int] = field(default_factory=list)
     packed: dict[str, bytes] = field(default_factory=dict)
     dead: Counter[str] = field(default_factory=Counter)
+    announce: bool = True
+    """Whether articles stored for the first time go on the new-articles stream (from which
+    they are posted to the channels)."""
 
     def changed(self) -> list[Article]:
         if self.articles is None:
@@ -203,16 +209,19 @@ class ArticleStore:
         self._replace = self.redis.register_script(_REPLACE)
         self._remove = self.redis.register_script(_REMOVE)
 
-    async def save(self, article: Article) -> Saved:
-        return (await self.save_many([article]))[0]
+    async def save(self, article: Article, *, announce: bool = True) -> Saved:
+        return (await self.save_many([article], announce=announce))[0]
 
-    async def save_many(self, articles: Sequence[Article]) -> list[Saved]:
+    async def save_many(self, articles: Sequence[Article], *, announce: bool = True
+                        ) -> list[Saved]:
         """Store articles (a batch is written in a few round trips), index them and give each
         new one its short code. What each save did comes back in order; an article given twice
-        in one batch is saved twice, in order."""
+        in one batch is saved twice, in order. New articles are announced on the new-articles
+        stream (for the channels) unless `announce` is false."""
         results: list[Saved] = []
         for distinct in distinct_runs(articles):
             batch = await self.prepare(distinct)
+            batch.announce = announce
             await self.commit(index(batch))
             results += batch.outcomes
         return results
@@ -268,6 +277,12 @@ class ArticleStore:
             if aliases:
                 pipe.mset(aliases)
             await self.search.forget(pipe, batch.dead)
+            if batch.announce:
+                changed = [o for o in batch.outcomes if o is not Saved.UNCHANGED]
+                for article, outcome in zip(articles, changed, strict=True):
+                    if outcome is Saved.STORED:
+                        pipe.xadd(self.keys.new_articles(), {"id": article.id},
+                                  maxlen=NEW_ARTICLES_KEPT, approximate=True)
             await pipe.execute()
 
     async def _stored(self, article_ids: Sequence[str]) -> list[_Stored]:

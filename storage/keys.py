@@ -76,6 +76,10 @@ class Keys:
         """String: what the user's next message in the chat answers ("search")."""
         return self._key("awaiting", chat_id, user_id)
 
+    def draft(self, draft_id: str) -> str:
+        """String: an admin's breaking article (JSON) waiting for «send»."""
+        return self._key("draft", draft_id)
+
     def flood(self, user_id: int) -> str:
         """String: the user's updates in the current flood window."""
         return self._key("flood", user_id)
@@ -89,6 +93,22 @@ class Keys:
         """String: the process that polls Telegram for updates (one at a time)."""
         return self._key("lease", "poller")
 
+    def worker(self, name: str) -> str:
+        """String: present while the delivery worker `name` is alive (renewed, with expiry)."""
+        return self._key("lease", "worker", name)
+
+    def enqueuer(self, delivery_id: str) -> str:
+        """String: the process putting a delivery's chats into the outbox (one at a time)."""
+        return self._key("lease", "enqueue", delivery_id)
+
+    def reporter(self, delivery_id: str) -> str:
+        """String: the process editing a delivery's progress message (one at a time)."""
+        return self._key("lease", "report", delivery_id)
+
+    def channel_poster(self) -> str:
+        """String: the process turning newly stored articles into channel posts."""
+        return self._key("lease", "channels")
+
     # Subscribers --------------------------------------------------------------------------
     def subscriber(self, chat_id: int) -> str:
         """Hash: kind, language, since."""
@@ -101,3 +121,67 @@ class Keys:
     def subscriber_kinds(self) -> str:
         """Hash: kind → number of subscribers of that kind."""
         return self._key("subscribers", "kinds")
+
+    # Delivery (storage/outbox.py) ---------------------------------------------------------
+    def outbox(self) -> str:
+        """Stream: one entry per (delivery, chat) still to do; consumer group "workers"."""
+        return self._key("outbox")
+
+    def delivery_numbers(self) -> str:
+        """String: the last delivery number given (INCR)."""
+        return self._key("deliveries", "next")
+
+    def deliveries(self) -> str:
+        """Sorted set: delivery id → creation time (epoch seconds)."""
+        return self._key("deliveries")
+
+    def active_deliveries(self) -> str:
+        """Set: deliveries not yet finished and reported."""
+        return self._key("deliveries", "active")
+
+    def delivery(self, delivery_id: str) -> str:
+        """Hash: what is sent (payloads JSON), to whom, status, counters; storage/outbox.py."""
+        return self._key("delivery", delivery_id)
+
+    def delivery_chats(self, delivery_id: str) -> str:
+        """Sorted set: the chats a delivery goes to, a snapshot taken when it was created,
+        dropped once they are all in the outbox."""
+        return self._key("delivery", delivery_id, "chats")
+
+    def delivery_sent(self, delivery_id: str) -> str:
+        """Hash: chat → the message ids sent there ("12,13"); kept 48 h for /retract."""
+        return self._key("delivery", delivery_id, "sent")
+
+    def delivery_inflight(self, delivery_id: str) -> str:
+        """Hash: chat → the card message being sent there now (its number, from 0)."""
+        return self._key("delivery", delivery_id, "inflight")
+
+    def delivery_errors(self, delivery_id: str) -> str:
+        """Hash: chat → why the delivery to it failed or was given up."""
+        return self._key("delivery", delivery_id, "errors")
+
+    def posted(self, channel: str) -> str:
+        """Set: ids of the articles posted (or being posted) to a channel."""
+        return self._key("posted", channel)
+
+    def new_articles(self) -> str:
+        """Stream: ids of articles stored for the first time (to post to the channels)."""
+        return self._key("articles", "new")
+
+    def last_error(self) -> str:
+        """String: the last delivery error, for /stats."""
+        return self._key("deliveries", "last-error")
+
+    # Rate limits (storage/ratelimit.py) -------------------------------------------------------
+    def rate(self, name: str) -> str:
+        """String: a limiter's theoretical arrival time (GCRA), in ms of Redis time."""
+        return self._key("rate", name)
+
+    def chat_rate(self, chat: str) -> str:
+        """String: one chat's limiter (GCRA)."""
+        return self._key("rate", "chat", chat)
+
+    def pause(self) -> str:
+        """String: present while Telegram asked the bot to wait (429 retry_after); its TTL is
+        the time left."""
+        return self._key("pause")

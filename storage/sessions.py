@@ -4,6 +4,7 @@ next update: search queries behind paging buttons, "send me your query" waits, f
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -14,6 +15,7 @@ from storage.keys import Keys
 
 QUERY_TTL = 24 * 3600
 WAIT_TTL = 10 * 60
+DRAFT_TTL = 24 * 3600
 
 # Counts a user's updates in a window; past the limit the user is muted for a while, and only
 # the update that crosses the limit is told so (SET NX on the mute key), atomically.
@@ -66,6 +68,17 @@ class Sessions:
         """What the user's message answers, if anything; forgotten once asked."""
         what: str | None = await self.redis.getdel(self.keys.awaiting(chat_id, user_id))
         return what
+
+    async def save_draft(self, article_json: str) -> str:
+        """An article waiting for an admin's «send» (callback data can't hold it)."""
+        draft_id = secrets.token_urlsafe(6)
+        await self.redis.set(self.keys.draft(draft_id), article_json, ex=DRAFT_TTL)
+        return draft_id
+
+    async def take_draft(self, draft_id: str) -> str | None:
+        """The draft, forgotten at once: a second press of «send» finds nothing."""
+        draft: str | None = await self.redis.getdel(self.keys.draft(draft_id))
+        return draft
 
     async def flood(self, user_id: int) -> Flood:
         keys = [self.keys.flood(user_id), self.keys.muted(user_id)]

@@ -3,9 +3,11 @@ against the fake Bot API server and the real Redis, and a reader to drive it."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -54,15 +56,22 @@ class Harness:
         return self.telegram.inline_answers[query_id]
 
 
-@pytest.fixture
-async def harness() -> AsyncIterator[Harness]:
-    telegram = FakeTelegram(Limits(private_burst=30, private_rate=30, group_burst=30,
-                                   group_rate=30))
+RELAXED = Limits(private_burst=30, private_rate=30, group_burst=30, group_rate=30)
+
+
+@contextlib.asynccontextmanager
+async def running_bot(telegram: FakeTelegram | None = None, **overrides: Any
+                      ) -> AsyncIterator[Harness]:
+    """The bot polling a fresh fake server (or `telegram`), on a Redis prefix of its own that
+    is removed after; `overrides` are settings (admin_ids, channel_ids, broadcast_rate...)."""
+    telegram = telegram or FakeTelegram(RELAXED)
     runner, url = await serve(telegram)
     prefix = f"khabar-test-bot-{uuid.uuid4().hex[:10]}"
-    settings = Settings(bot_token=SecretStr(TOKEN), bot_api_url=url, redis_url=TEST_REDIS_URL,
-                        redis_prefix=prefix, retention_days=36500,
-                        public_url="https://khabar.example.ir")
+    settings = Settings(**{
+        "bot_token": SecretStr(TOKEN), "bot_api_url": url, "redis_url": TEST_REDIS_URL,
+        "redis_prefix": prefix, "retention_days": 36500,
+        "public_url": "https://khabar.example.ir", **overrides,
+    })
     services = await services_for(settings)
     application = build(settings, services)
     await application.initialize()
@@ -76,10 +85,19 @@ async def harness() -> AsyncIterator[Harness]:
     finally:
         await application.updater.stop()
         await application.stop()
+        if application.post_shutdown:
+            await application.post_shutdown(application)
         await application.shutdown()
         await runner.cleanup()
         redis = services.redis
         async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
             await redis.delete(key)
         await redis.aclose()
-        assert telegram.errors == [], "the bot sent something Telegram would refuse"
+
+
+@pytest.fixture
+async def harness() -> AsyncIterator[Harness]:
+    async with running_bot() as running:
+        yield running
+        errors = running.telegram.errors
+    assert errors == [], "the bot sent something Telegram would refuse"

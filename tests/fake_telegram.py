@@ -3,14 +3,19 @@
 Point the bot at it with KHABAR_BOT_API_URL=http://HOST:PORT/bot. It validates every text the
 bot sends (HTML parse mode and entities, lengths: tests/telegram_html.py) and answers 400 with
 Telegram's own descriptions; it enforces the bot-wide and per-chat rates with 429 and
-retry_after; it answers 403 for chats marked as blocked. Users are simulated through the
-control API, in Python (the `FakeTelegram` methods) or over HTTP under /control/ (for manual
-testing: `python -m tests.fake_telegram --port 8081`).
+retry_after (sendMessage with allow_paid_broadcast against a separate, higher bot-wide
+rate); it answers 403 for chats marked as blocked, and 400 with migrate_to_chat_id for a group
+upgraded to a supergroup. Channels are addressed by "@username" once registered. Users are
+simulated through the control API, in Python (the `FakeTelegram` methods) or over HTTP under
+/control/ (for manual testing and benchmarks: `python -m tests.fake_telegram --port 8081`).
+What the bot did is kept for the tests: the messages per chat, a log of every successful send
+(`send_log`, `max_rate`, `duplicates`), counters.
 
 Methods: getMe, getUpdates (long polling, offset, limit, timeout), sendMessage,
 editMessageText, editMessageReplyMarkup, deleteMessage, answerCallbackQuery,
 answerInlineQuery, setMyCommands, getMyCommands, deleteWebhook, setWebhook, getWebhookInfo,
-getChatMember, sendChatAction, close, logOut.
+getChatMember, sendChatAction, getFile, close, logOut; and file downloads from
+/file/bot<token>/<file_path>.
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ import asyncio
 import contextlib
 import itertools
 import json
+import posixpath
 import time
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from aiohttp import web
@@ -36,14 +42,21 @@ BOT_USERNAME = "khabar_test_bot"
 MAX_INLINE_RESULTS = 50
 MAX_CALLBACK_ANSWER = 200
 MAX_INLINE_OFFSET = 64
+MAX_DOWNLOAD = 20 * 1024 * 1024
+"""Bots may download files up to 20 MB."""
+_TRUE = (True, "true", "True", "1")
 
 
 class ApiError(Exception):
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self, code: int, description: str, retry_after: int | None = None,
+        parameters: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
         self.retry_after = retry_after
+        self.parameters = parameters
 
 
 @dataclass
@@ -78,6 +91,9 @@ class Limits:
     private_rate: float = 1
     group_burst: float = 20
     group_rate: float = 20 / 60
+    paid_burst: float = 1000
+    paid_rate: float = 1000
+    """Bot-wide, for sendMessage with allow_paid_broadcast (instead of global_*)."""
 
 
 @dataclass
@@ -98,6 +114,20 @@ class Sent:
     def buttons(self) -> list[dict[str, Any]]:
         rows = (self.reply_markup or {}).get("inline_keyboard", [])
         return [button for row in rows for button in row]
+
+
+@dataclass
+class StoredFile:
+    """A file a user sent; the bot gets it with getFile and downloads it."""
+
+    file_id: str
+    file_unique_id: str
+    file_path: str
+    content: bytes
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file_id": self.file_id, "file_unique_id": self.file_unique_id,
+                "file_size": len(self.content), "file_path": self.file_path}
 
 
 @dataclass
@@ -126,12 +156,19 @@ class FakeTelegram:
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
         self._inline_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
+        self._file_ids = itertools.count(1)
         self._new_update = asyncio.Condition()
         self._poll_generation = 0
         self.conflicts = 0
         """getUpdates requests ended by a newer one: two pollers at once (or a dead one's)."""
         self.messages: dict[int, list[Sent]] = defaultdict(list)
+        self._by_id: dict[tuple[int, int], Sent] = {}
         self.chat_types: dict[int, str] = {}
+        self.usernames: dict[str, int] = {}
+        """Registered chat usernames (lower case, without "@") and their chat ids."""
+        self._channel_names: dict[int, str] = {}
+        self.migrated: dict[int, int] = {}
+        """Groups upgraded to supergroups: old chat id -> new chat id."""
         self.blocked: set[int] = set()
         self.admins: dict[int, set[int]] = defaultdict(set)
         self.inline_answers: dict[str, dict[str, Any]] = {}
@@ -141,28 +178,69 @@ class FakeTelegram:
         self.errors: list[tuple[str, str]] = []
         """(method, description) of every request answered with an error other than 429."""
         self.rate_limited = 0
+        self.paid_sent = 0
+        """Successful sendMessage calls with allow_paid_broadcast."""
+        self.deleted = 0
+        """Messages the bot deleted."""
+        self.send_log: list[tuple[float, int]] = []
+        """(time.monotonic(), chat_id) of every successful sendMessage, in order."""
+        self._copies: Counter[tuple[int, str]] = Counter()
+        self._duplicates: Counter[int] = Counter()
+        self.files: dict[str, StoredFile] = {}
+        """Files users sent, by file_id."""
+        self._files_by_path: dict[str, StoredFile] = {}
+        self.downloads = 0
         self.calls: Counter[str] = Counter()
         self._global = Bucket(self.limits.global_burst, self.limits.global_rate)
+        self._paid = Bucket(self.limits.paid_burst, self.limits.paid_rate)
         self._per_chat: dict[int, Bucket] = {}
         self._sent_event: dict[int, asyncio.Event] = defaultdict(asyncio.Event)
+        self._handlers = self._methods()
         self.app = self._build_app()
+
+    # Chats the bot knows of (without any update) -------------------------------------------
+    def add_private_chats(self, ids: Iterable[int]) -> None:
+        """Users who have started the bot (e.g. subscribers from before), all at once."""
+        self.chat_types.update(dict.fromkeys(ids, "private"))
+
+    def add_group(self, chat_id: int, kind: str = "supergroup") -> None:
+        """A group ("group" or "supergroup") the bot is a member of."""
+        self.chat_types[chat_id] = kind
+
+    def add_channel(self, username: str, chat_id: int) -> None:
+        """A channel (a negative id, e.g. -1001234) the bot may post in, also by "@username"."""
+        self.chat_types[chat_id] = "channel"
+        self._channel_names[chat_id] = username.removeprefix("@")
+        self.usernames[username.removeprefix("@").lower()] = chat_id
+
+    def migrate(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group becomes a supergroup: the old id now answers 400 with migrate_to_chat_id;
+        the new one is a known supergroup, with the old one's admins."""
+        self.migrated[old_chat_id] = new_chat_id
+        self.chat_types[new_chat_id] = "supergroup"
+        self.admins[new_chat_id] |= self.admins.get(old_chat_id, set())
 
     # Users (the control side) ---------------------------------------------------------------
     def _chat(self, chat_id: int, kind: str | None, user: User) -> dict[str, Any]:
         kind = kind or self.chat_types.get(chat_id) or ("private" if chat_id > 0 else "group")
         self.chat_types[chat_id] = kind
-        chat: dict[str, Any] = {"id": chat_id, "type": kind}
         if kind == "private":
-            chat["first_name"] = user.first_name
-        else:
-            chat["title"] = f"گروه {abs(chat_id)}"
+            return {"id": chat_id, "type": kind, "first_name": user.first_name}
+        return self._chat_dict(chat_id)
+
+    def _chat_dict(self, chat_id: int) -> dict[str, Any]:
+        kind = self.chat_types.get(chat_id, "private")
+        chat: dict[str, Any] = {"id": chat_id, "type": kind}
+        if kind != "private":
+            chat["title"] = f"گروه {abs(chat_id)}" if kind != "channel" else f"کانال {chat_id}"
+        if kind == "channel" and chat_id in self._channel_names:
+            chat["username"] = self._channel_names[chat_id]
         return chat
 
-    async def send_text(
-        self, user: User | int, text: str, *, chat_id: int | None = None,
-        chat_type: str | None = None,
+    def _user_message(
+        self, user: User | int, chat_id: int | None, chat_type: str | None,
+        reply_to: Sent | dict[str, Any] | None,
     ) -> dict[str, Any]:
-        """A user writes `text` in a chat (their private chat with the bot by default)."""
         user = user if isinstance(user, User) else User(user)
         chat_id = user.id if chat_id is None else chat_id
         message: dict[str, Any] = {
@@ -170,13 +248,52 @@ class FakeTelegram:
             "from": user.as_dict(),
             "chat": self._chat(chat_id, chat_type, user),
             "date": int(time.time()),
-            "text": text,
         }
+        if isinstance(reply_to, Sent):
+            message["reply_to_message"] = self._message_dict(reply_to)
+        elif reply_to is not None:  # as Telegram: a reply's reply is not nested any further
+            message["reply_to_message"] = {
+                k: v for k, v in reply_to.items() if k != "reply_to_message"
+            }
+        return message
+
+    async def send_text(
+        self, user: User | int, text: str, *, chat_id: int | None = None,
+        chat_type: str | None = None, reply_to: Sent | dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A user writes `text` in a chat (their private chat with the bot by default),
+        optionally as a reply to a message the bot sent (a `Sent`) or to a user's message (as
+        `send_text` or `send_document` returned it)."""
+        message = self._user_message(user, chat_id, chat_type, reply_to)
+        message["text"] = text
         if text.startswith("/"):
-            command = text.split()[0]
-            message["entities"] = [
-                {"type": "bot_command", "offset": 0, "length": utf16_len(command)}
-            ]
+            message["entities"] = _command_entities(text)
+        await self._push({"message": message})
+        return message
+
+    async def send_document(
+        self, user: User | int, file_name: str, content: bytes, *, caption: str | None = None,
+        mime_type: str = "text/plain", chat_id: int | None = None, chat_type: str | None = None,
+        reply_to: Sent | dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A user sends a file (with a caption, maybe as a reply, as `send_text`); the bot
+        gets it with getFile and downloads it from /file/bot<token>/<file_path>."""
+        message = self._user_message(user, chat_id, chat_type, reply_to)
+        number = next(self._file_ids)
+        stored = StoredFile(
+            file_id=f"BQACAgQAAxkBAAI{number:08d}", file_unique_id=f"AgAD{number:08d}",
+            file_path=f"documents/file_{number}{posixpath.splitext(file_name)[1]}",
+            content=content,
+        )
+        self.files[stored.file_id] = self._files_by_path[stored.file_path] = stored
+        message["document"] = {
+            "file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
+            "file_name": file_name, "mime_type": mime_type, "file_size": len(content),
+        }
+        if caption is not None:
+            message["caption"] = caption
+            if caption.startswith("/"):
+                message["caption_entities"] = _command_entities(caption)
         await self._push({"message": message})
         return message
 
@@ -218,6 +335,25 @@ class FakeTelegram:
         """What the bot has in a chat now, oldest first (deleted messages left out)."""
         return [sent for sent in self.messages[chat_id] if not sent.deleted]
 
+    def deleted_in(self, chat_id: int) -> list[Sent]:
+        """The bot's messages in a chat that it deleted, oldest first."""
+        return [sent for sent in self.messages.get(chat_id, []) if sent.deleted]
+
+    def max_rate(self, window: float = 1.0) -> float:
+        """The most successful sendMessage calls in any `window` seconds, per second."""
+        if window <= 0:
+            raise ValueError("the window must be positive")
+        most, first, log = 0, 0, self.send_log
+        for last, (stamp, _) in enumerate(log):
+            while stamp - log[first][0] >= window:
+                first += 1
+            most = max(most, last - first + 1)
+        return most / window
+
+    def duplicates(self) -> dict[int, int]:
+        """Chats where the bot sent the same text more than once: chat id -> extra copies."""
+        return {chat_id: extra for chat_id, extra in self._duplicates.items() if extra}
+
     async def wait_for(
         self, chat_id: int, count: int = 1, timeout: float = 5.0, after: int | None = None
     ) -> list[Sent]:
@@ -250,12 +386,15 @@ class FakeTelegram:
     def _build_app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._api)
+        app.router.add_get("/file/bot{token}/{file_path:.+}", self._download)
         app.router.add_post("/control/message", self._control_message)
         app.router.add_post("/control/inline", self._control_inline)
         app.router.add_post("/control/press", self._control_press)
         app.router.add_post("/control/block", self._control_block)
         app.router.add_get("/control/chats/{chat_id}", self._control_chat)
         app.router.add_get("/control/inline/{query_id}", self._control_inline_answer)
+        app.router.add_post("/control/subscribers", self._control_subscribers)
+        app.router.add_get("/control/stats", self._control_stats)
         return app
 
     async def _api(self, request: web.Request) -> web.Response:
@@ -263,7 +402,7 @@ class FakeTelegram:
         self.calls[method.lower()] += 1
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
-        handler = self._methods().get(method.lower())
+        handler = self._handlers.get(method.lower())
         if handler is None:
             return _error(404, "Not Found: method not found")
         try:
@@ -274,7 +413,14 @@ class FakeTelegram:
                 self.rate_limited += 1
             elif error.code != 409:
                 self.errors.append((method, error.description))
-            return _error(error.code, error.description, error.retry_after)
+            return _error(error.code, error.description, error.retry_after, error.parameters)
+
+    async def _download(self, request: web.Request) -> web.Response:
+        stored = self._files_by_path.get(request.match_info["file_path"])
+        if request.match_info["token"] != self.token or stored is None:
+            return web.Response(status=404, text="Not Found")
+        self.downloads += 1
+        return web.Response(body=stored.content, content_type="application/octet-stream")
 
     def _methods(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
         return {
@@ -293,6 +439,7 @@ class FakeTelegram:
             "getwebhookinfo": self._get_webhook_info,
             "getchatmember": self._get_chat_member,
             "sendchataction": self._send_chat_action,
+            "getfile": self._get_file,
             "close": self._true,
             "logout": self._true,
         }
@@ -328,14 +475,34 @@ class FakeTelegram:
                                         "make sure that only one bot instance is running")
         return self._updates[:limit]
 
+    def _chat_id(self, params: dict[str, Any]) -> int:
+        """The numeric chat id, also for a registered "@username"."""
+        value = params.get("chat_id")
+        if isinstance(value, str) and value.startswith("@"):
+            chat_id = self.usernames.get(value[1:].lower())
+            if chat_id is None:
+                raise ApiError(400, "Bad Request: chat not found")
+            return chat_id
+        try:
+            return int(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ApiError(400, "Bad Request: chat not found") from None
+
+    def _check_migrated(self, chat_id: int) -> None:
+        if chat_id in self.migrated:
+            raise ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                           parameters={"migrate_to_chat_id": self.migrated[chat_id]})
+
     def _check_chat(self, chat_id: int) -> None:
+        self._check_migrated(chat_id)
         if chat_id in self.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         if chat_id not in self.chat_types:
             raise ApiError(400, "Bad Request: chat not found")
 
-    def _pace(self, chat_id: int) -> None:
-        """429 when the bot goes over the bot-wide or the chat's rate."""
+    def _pace(self, chat_id: int, paid: bool = False) -> None:
+        """429 when the bot goes over the bot-wide (the paid one for a paid broadcast) or the
+        chat's rate."""
         private = self.chat_types.get(chat_id) == "private"
         bucket = self._per_chat.get(chat_id)
         if bucket is None:
@@ -344,7 +511,7 @@ class FakeTelegram:
                 Bucket(limits.private_burst, limits.private_rate) if private
                 else Bucket(limits.group_burst, limits.group_rate)
             )
-        for wait in (self._global.take(), bucket.take()):
+        for wait in ((self._paid if paid else self._global).take(), bucket.take()):
             if wait:
                 raise ApiError(429, f"Too Many Requests: retry after {max(1, round(wait))}",
                                retry_after=max(1, round(wait)))
@@ -358,28 +525,42 @@ class FakeTelegram:
         return parsed.text
 
     async def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
-        chat_id = _chat_id(params)
+        chat_id = self._chat_id(params)
         self._check_chat(chat_id)
         text = self._validate(params)
-        self._pace(chat_id)
+        paid = params.get("allow_paid_broadcast") in _TRUE
+        self._pace(chat_id, paid)
         sent = Sent(
             message_id=next(self._message_ids[chat_id]), chat_id=chat_id, text=text,
             html=params["text"] if params.get("parse_mode") else None,
             reply_markup=params.get("reply_markup"), payload=params,
         )
         self.messages[chat_id].append(sent)
-        self._sent_event[chat_id].set()
+        self._by_id[chat_id, sent.message_id] = sent
+        self.send_log.append((time.monotonic(), chat_id))
+        if paid:
+            self.paid_sent += 1
+        copies = self._copies[chat_id, text]
+        self._copies[chat_id, text] = copies + 1
+        if copies:
+            self._duplicates[chat_id] += 1
+        event = self._sent_event.get(chat_id)
+        if event is not None:
+            event.set()
         return self._message_dict(sent)
 
     def _find(self, params: dict[str, Any]) -> Sent:
         if "inline_message_id" in params:
             raise ApiError(400, "Bad Request: inline messages are not kept by the fake server")
-        chat_id = _chat_id(params)
-        message_id = int(params.get("message_id") or 0)
-        for sent in self.messages[chat_id]:
-            if sent.message_id == message_id and not sent.deleted:
-                return sent
-        raise ApiError(400, "Bad Request: message to edit not found")
+        chat_id = self._chat_id(params)
+        try:
+            message_id = int(params.get("message_id") or 0)
+        except (TypeError, ValueError):
+            message_id = 0
+        sent = self._by_id.get((chat_id, message_id))
+        if sent is None or sent.deleted:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        return sent
 
     async def _edit_message_text(self, params: dict[str, Any]) -> dict[str, Any]:
         sent = self._find(params)
@@ -411,6 +592,7 @@ class FakeTelegram:
         except ApiError:
             raise ApiError(400, "Bad Request: message to delete not found") from None
         sent.deleted = True
+        self.deleted += 1
         return True
 
     async def _answer_callback_query(self, params: dict[str, Any]) -> bool:
@@ -490,7 +672,8 @@ class FakeTelegram:
                 "pending_update_count": len(self._updates)}
 
     async def _get_chat_member(self, params: dict[str, Any]) -> dict[str, Any]:
-        chat_id, user_id = _chat_id(params), int(params.get("user_id") or 0)
+        chat_id, user_id = self._chat_id(params), int(params.get("user_id") or 0)
+        self._check_migrated(chat_id)
         if chat_id not in self.chat_types:
             raise ApiError(400, "Bad Request: chat not found")
         status = "administrator" if user_id in self.admins[chat_id] else "member"
@@ -506,17 +689,26 @@ class FakeTelegram:
                    if status == "administrator" else {})}
 
     async def _send_chat_action(self, params: dict[str, Any]) -> bool:
-        self._check_chat(_chat_id(params))
+        self._check_chat(self._chat_id(params))
         return True
 
+    async def _get_file(self, params: dict[str, Any]) -> dict[str, Any]:
+        stored = self.files.get(str(params.get("file_id") or ""))
+        if stored is None:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        if len(stored.content) > MAX_DOWNLOAD:
+            raise ApiError(400, "Bad Request: file is too big")
+        return stored.as_dict()
+
     def _message_dict(self, sent: Sent) -> dict[str, Any]:
-        chat = {"id": sent.chat_id, "type": self.chat_types.get(sent.chat_id, "private")}
-        message: dict[str, Any] = {
-            "message_id": sent.message_id,
-            "from": {"id": BOT_ID, "is_bot": True, "first_name": "خبر",
-                     "username": BOT_USERNAME},
-            "chat": chat, "date": int(time.time()), "text": sent.text,
-        }
+        chat = self._chat_dict(sent.chat_id)
+        message: dict[str, Any] = {"message_id": sent.message_id}
+        if chat["type"] == "channel":  # a channel post: signed by the channel, from no one
+            message["sender_chat"] = chat
+        else:
+            message["from"] = {"id": BOT_ID, "is_bot": True, "first_name": "خبر",
+                               "username": BOT_USERNAME}
+        message.update(chat=chat, date=int(time.time()), text=sent.text)
         if sent.reply_markup:
             message["reply_markup"] = sent.reply_markup
         return message
@@ -538,8 +730,9 @@ class FakeTelegram:
 
     async def _control_press(self, request: web.Request) -> web.Response:
         body = await request.json()
-        chat_id, message_id = int(body["chat_id"]), int(body["message_id"])
-        sent = next(s for s in self.messages[chat_id] if s.message_id == message_id)
+        sent = self._by_id.get((int(body["chat_id"]), int(body["message_id"])))
+        if sent is None:
+            return web.json_response({"error": "no such message"}, status=404)
         query_id = await self.press(int(body["user_id"]), sent, str(body["data"]))
         return web.json_response({"id": query_id})
 
@@ -569,12 +762,46 @@ class FakeTelegram:
         answer = self.inline_answers.get(request.match_info["query_id"])
         return web.json_response(answer) if answer else web.json_response({}, status=404)
 
+    async def _control_subscribers(self, request: web.Request) -> web.Response:
+        """Private chats first..first+count-1 at once, every `blocked_every`th blocked."""
+        body = await request.json()
+        first, count = int(body["first"]), int(body["count"])
+        every = int(body.get("blocked_every") or 0)
+        ids = range(first, first + count)
+        self.add_private_chats(ids)
+        blocked = ids[every - 1::every] if every > 0 else range(0)
+        self.blocked.update(blocked)
+        return web.json_response({"registered": len(ids), "blocked": len(blocked)})
 
-def _error(code: int, description: str, retry_after: int | None = None) -> web.Response:
+    async def _control_stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats())
+
+    def stats(self) -> dict[str, Any]:
+        """What GET /control/stats answers."""
+        return {
+            "sent": len(self.send_log), "rate_limited": self.rate_limited,
+            "errors": len(self.errors), "paid_sent": self.paid_sent,
+            "duplicates": sum(self._duplicates.values()), "max_rate": self.max_rate(1.0),
+            "deleted": self.deleted,
+        }
+
+
+def _error(
+    code: int, description: str, retry_after: int | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> web.Response:
+    """Telegram's error answer; `parameters` (and retry_after) as its ResponseParameters."""
     body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+    extra = dict(parameters or {})
     if retry_after is not None:
-        body["parameters"] = {"retry_after": retry_after}
+        extra["retry_after"] = retry_after
+    if extra:
+        body["parameters"] = extra
     return web.json_response(body, status=code)
+
+
+def _command_entities(text: str) -> list[dict[str, Any]]:
+    return [{"type": "bot_command", "offset": 0, "length": utf16_len(text.split()[0])}]
 
 
 _JSON_FIELDS = ("reply_markup", "entities", "results", "commands", "link_preview_options",
@@ -597,13 +824,6 @@ async def _params(request: web.Request) -> dict[str, Any]:
             except json.JSONDecodeError:
                 raise ApiError(400, f"Bad Request: can't parse {name} JSON object") from None
     return params
-
-
-def _chat_id(params: dict[str, Any]) -> int:
-    try:
-        return int(params.get("chat_id"))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ApiError(400, "Bad Request: chat not found") from None
 
 
 def _check_markup(markup: Any) -> None:
@@ -650,11 +870,11 @@ def main() -> None:
     parser.add_argument("--no-limits", action="store_true",
                         help="no 429s: measure the bot, not Telegram's rates")
     args = parser.parse_args()
-    unlimited = Limits(*(1e9,) * 6) if args.no_limits else None
+    unlimited = Limits(*(1e9,) * len(fields(Limits))) if args.no_limits else None
     telegram = FakeTelegram(unlimited)
     print(f"KHABAR_BOT_API_URL=http://{args.host}:{args.port}/bot KHABAR_BOT_TOKEN={TOKEN}",
           flush=True)
-    web.run_app(telegram.app, host=args.host, port=args.port, print=None)
+    web.run_app(telegram.app, host=args.host, port=args.port, print=None, access_log=None)
 
 
 if __name__ == "__main__":

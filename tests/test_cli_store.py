@@ -14,7 +14,7 @@ import redis
 from bot.article import Article
 from bot.cli import main
 from tests.conftest import ARTICLES
-from tests.storage_fixtures import TEST_REDIS_URL
+from tests.storage_fixtures import TEST_REDIS_URL, snapshot_now
 
 
 @pytest.fixture
@@ -68,11 +68,9 @@ def test_ingesting_again_changes_nothing(
 ) -> None:
     folder = folder_of_articles(tmp_path)
     run(capsys, "ingest", folder)
-    client = redis.Redis.from_url(TEST_REDIS_URL)
-    before = {key: client.dump(key) for key in client.scan_iter(match=f"{prefix}:*")}
+    before = snapshot_now(prefix)
     _, _, err = run(capsys, "ingest", folder)
-    after = {key: client.dump(key) for key in client.scan_iter(match=f"{prefix}:*")}
-    client.close()
+    after = snapshot_now(prefix)
     assert "0 stored, 0 updated, 4 unchanged" in err
     assert after == before
 

@@ -13,6 +13,7 @@ from storage.keys import Keys
 from storage.redis import awaited
 from storage.search import impact, postings
 from tests.conftest import ARTICLES
+from tests.storage_fixtures import snapshot
 
 NOW = datetime(2025, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -165,10 +166,9 @@ async def test_saving_again_leaves_the_index_as_it_was(redis: Redis, keys: Keys)
     store = store_for(redis, keys)
     originals = [parse_file(path) for path in ARTICLES]
     await store.save_many(originals)
-    snapshot = {key: await redis.dump(key) async for key in redis.scan_iter(f"{keys.prefix}:*")}
+    before = await snapshot(redis, keys.prefix)
     assert await store.save_many([parse_file(path) for path in ARTICLES]) == [Saved.UNCHANGED] * 3
-    after = {key: await redis.dump(key) async for key in redis.scan_iter(f"{keys.prefix}:*")}
-    assert after == snapshot
+    assert await snapshot(redis, keys.prefix) == before
 
 
 async def test_concurrent_saves_of_one_article_leave_one_live_version(

@@ -1,0 +1,72 @@
+"""Breaking news and channel posts end to end: the bot polling the fake Bot API server (which
+enforces Telegram's rates and refuses blocked chats), delivery workers, the real Redis."""
+
+from __future__ import annotations
+
+from handlers import texts
+from storage.outbox import Status
+from storage.subscribers import ChatKind
+from tests.bot_harness import Harness, running_bot
+from tests.fake_telegram import FakeTelegram, Limits, Sent, User
+
+ADMIN = User(42, "سردبیر")
+FAST = Limits(global_burst=400, global_rate=400, private_burst=3, private_rate=1,
+              group_burst=20, group_rate=20 / 60, paid_burst=400, paid_rate=400)
+"""Telegram's per-chat limits; a bot-wide ceiling high enough for tests to be quick."""
+FAST_SETTINGS = {"admin_ids": [ADMIN.id], "paid_broadcast": True, "broadcast_rate": 300}
+
+
+async def subscribe(h: Harness, chats: range, blocked_every: int = 0) -> set[int]:
+    """Private chats that subscribed (the fake server knows them); returns those blocked."""
+    h.telegram.add_private_chats(chats)
+    for chat in chats:
+        await h.services.subscribers.subscribe(chat, ChatKind.PRIVATE)
+    blocked = {c for n, c in enumerate(chats, 1) if blocked_every and n % blocked_every == 0}
+    h.telegram.blocked |= blocked
+    return blocked
+
+
+async def breaking_sent(h: Harness, text: str) -> Sent:
+    """The admin writes /breaking and presses «✅ ارسال»; the progress message."""
+    replies = await h.send(ADMIN, f"/breaking {text}", replies=2)
+    question = replies[-1]
+    assert question.text.startswith("👆 پیش‌نمایش خبر فوری.")
+    await h.press(ADMIN, question, texts.SEND)
+    await h.telegram.wait_until(lambda: question.edits >= 1, timeout=10)
+    return question
+
+
+async def finished(h: Harness, progress: Sent, timeout: float = 15) -> None:
+    try:
+        await h.telegram.wait_until(
+            lambda: "تمام شد" in progress.text or "متوقف شد" in progress.text, timeout=timeout)
+    except TimeoutError:
+        print(progress.text, h.telegram.stats(), await h.services.outbox.active())
+        raise
+
+
+async def test_a_breaking_delivery_reaches_every_subscriber_exactly_once() -> None:
+    telegram = FakeTelegram(FAST)
+    async with running_bot(telegram, **FAST_SETTINGS) as h:
+        chats = range(10_001, 10_501)
+        blocked = await subscribe(h, chats, blocked_every=25)
+        progress = await breaking_sent(h, "زلزله ۵ ریشتری در تهران\nمرکز لرزه‌نگاری خبر داد.")
+        await finished(h, progress)
+        for chat in chats:
+            got = telegram.chat(chat)
+            if chat in blocked:
+                assert got == []
+            else:
+                assert len(got) == 1, chat
+                assert got[0].text.startswith("🔴 فوری\nزلزله ۵ ریشتری در تهران")
+        assert telegram.duplicates() == {}
+        assert await h.services.subscribers.count() == 500 - len(blocked)
+        lines = progress.text.splitlines()
+        assert lines[0] == "🔴 ارسال خبر فوری · شماره ۱ تمام شد."
+        assert "✅ رسید: ۴۸۰ از ۵۰۰" in lines
+        assert any(line.startswith("🚫") and line.endswith(": ۲۰") for line in lines)
+        assert "برای حذف این خبر از همه گفت‌وگوها: /retract 1" in progress.text
+        assert telegram.rate_limited == 0
+        delivery = await h.services.outbox.get("1")
+        assert delivery is not None and delivery.status is Status.DONE
+        assert [e for e in telegram.errors if "blocked" not in e[1]] == []
