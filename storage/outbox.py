@@ -138,6 +138,15 @@ class Done:
     entry: Entry
     outcome: Outcome
     reason: str = ""
+    sent_to: str | None = None
+    """Where the messages went (the entry's chat, or the id it migrated to)."""
+    sent: tuple[int, ...] = ()
+    """Every message id sent to the chat, recorded with the end of the entry."""
+
+
+def sent_marker(entry: Entry, chat: str, ids: Sequence[int]) -> str:
+    value = ",".join(map(str, ids))
+    return value if chat == entry.chat else f"{chat} {value}"
 
 
 # Takes the snapshot of a delivery's chats and records the delivery, in one step: a delivery
@@ -218,17 +227,23 @@ end
 return 0
 """
 
-# Entries done: counted on their delivery, acknowledged and deleted from the stream in one
-# step, so a count never disagrees with the entries left; the delivery that reaches its last
-# entry is marked done here (exactly once). KEYS: outbox, active, then per entry its delivery
-# and its delivery's error hash. ARGV: group, now, then per entry: stream id, delivery id,
-# outcome, chat, reason.
+# Entries done: counted on their delivery, their last message recorded as sent, acknowledged
+# and deleted from the stream in one step, so a count never disagrees with the entries left
+# and a finished chat can never be sent to again; the delivery that reaches its last entry is
+# marked done here (exactly once). KEYS: outbox, active, then per entry: its delivery, its
+# delivery's errors, sent and in-flight hashes. ARGV: group, now, then per entry: stream id,
+# delivery id, outcome, chat, reason, sent marker ("" for none).
 _FINISH = """
 local finished = {}
-for i = 3, #KEYS, 2 do
-  local n = 3 + (i - 3) / 2 * 5
+for i = 3, #KEYS, 4 do
+  local n = 3 + (i - 3) / 4 * 6
   local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[n])
   redis.call('XDEL', KEYS[1], ARGV[n])
+  if ARGV[n + 5] ~= '' then
+    redis.call('HSET', KEYS[i + 2], ARGV[n + 3], ARGV[n + 5])
+    redis.call('EXPIRE', KEYS[i + 2], 172800)
+  end
+  redis.call('HDEL', KEYS[i + 3], ARGV[n + 3])
   if acked == 1 then
     redis.call('HINCRBY', KEYS[i], ARGV[n + 2], 1)
     if ARGV[n + 4] ~= '' then
@@ -399,6 +414,10 @@ class Outbox:
                 pipe.xdel(self.keys.outbox(), entry.entry_id)
             await pipe.execute()
 
+    async def join(self, consumer: str) -> None:
+        """A worker's consumer, visible to operators (XINFO CONSUMERS) before it reads."""
+        await self.redis.xgroup_createconsumer(self.keys.outbox(), GROUP, consumer)
+
     async def forget_consumer(self, consumer: str) -> None:
         await self.redis.xgroup_delconsumer(self.keys.outbox(), GROUP, consumer)
 
@@ -414,22 +433,17 @@ class Outbox:
             marks.append(Marks(ids, chat, int(inflight) if inflight is not None else None))
         return marks
 
-    async def mark_inflight(self, items: Sequence[tuple[Entry, int]]) -> None:
-        """(entry, number of the card message about to be sent)."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for entry, part in items:
-                key = self.keys.delivery_inflight(entry.delivery_id)
-                pipe.hset(key, entry.chat, str(part))
-                pipe.expire(key, SENT_TTL)
-            await pipe.execute()
+    def inflight_note(self, entry: Entry, part: int) -> tuple[str, str, str]:
+        """The "in flight" mark of a card message, written with its send slot (ratelimit)."""
+        return self.keys.delivery_inflight(entry.delivery_id), entry.chat, str(part)
 
     async def mark_sent(self, items: Sequence[tuple[Entry, str, list[int]]]) -> None:
-        """(entry, the chat the messages went to, every message id sent there so far)."""
+        """(entry, the chat the messages went to, every message id sent there so far): for
+        the messages of a card before its last (the last one is recorded by `finish`)."""
         async with self.redis.pipeline(transaction=True) as pipe:
             for entry, chat, ids in items:
                 key = self.keys.delivery_sent(entry.delivery_id)
-                value = ",".join(map(str, ids))
-                pipe.hset(key, entry.chat, value if chat == entry.chat else f"{chat} {value}")
+                pipe.hset(key, entry.chat, sent_marker(entry, chat, ids))
                 pipe.expire(key, SENT_TTL)
                 pipe.hdel(self.keys.delivery_inflight(entry.delivery_id), entry.chat)
             await pipe.execute()
@@ -441,10 +455,14 @@ class Outbox:
         keys = [self.keys.outbox(), self.keys.active_deliveries()]
         args: list[str | float] = [GROUP, self.clock()]
         for item in done:
-            keys += [self.keys.delivery(item.entry.delivery_id),
-                     self.keys.delivery_errors(item.entry.delivery_id)]
-            args += [item.entry.entry_id, item.entry.delivery_id, item.outcome.value,
-                     item.entry.chat, item.reason[:300]]
+            entry = item.entry
+            keys += [self.keys.delivery(entry.delivery_id),
+                     self.keys.delivery_errors(entry.delivery_id),
+                     self.keys.delivery_sent(entry.delivery_id),
+                     self.keys.delivery_inflight(entry.delivery_id)]
+            marker = sent_marker(entry, item.sent_to or entry.chat, item.sent) if item.sent else ""
+            args += [entry.entry_id, entry.delivery_id, item.outcome.value, entry.chat,
+                     item.reason[:300], marker]
         finished: list[str] = await self._finish(keys=keys, args=args)
         return finished
 

@@ -59,10 +59,12 @@ def chat_rate(chat: str) -> Rate:
 # Takes one message's worth for each chat of the list, in order, where both the chat and the
 # bot-wide limiters allow it now. The checks and the updates of every limiter involved must be
 # one step: two processes reading the same arrival time would both send. It stops at the first
-# chat the bot-wide limits refuse, so the order of the queue is kept.
-# KEYS: pause, bot, broadcast, chat 1..n.
-# ARGV: bot interval, bot tolerance, broadcast interval, broadcast tolerance, then per chat
-#       interval and tolerance (ms).
+# chat the bot-wide limits refuse, so the order of the queue is kept. With each slot given it
+# writes the caller's note (HSET key field value: the outbox's "in flight" mark), so a slot is
+# never taken without its mark, and the mark costs no round trip of its own.
+# KEYS: pause, bot, broadcast, then per chat: its limiter, the hash its note goes to.
+# ARGV: bot interval, bot tolerance, broadcast interval, broadcast tolerance, then per chat:
+#       interval and tolerance (ms), note field, note value.
 # Returns {wait, r1..rn}: wait = ms until the bot-wide limiters allow the next message (0 when
 # they did not refuse any); ri = 0 when chat i may send now, else ms until it may (-1: not
 # looked at because the bot-wide limit was reached first).
@@ -73,7 +75,7 @@ local pause = redis.call('PTTL', KEYS[1])
 local results = {}
 if pause > 0 then
   results[1] = pause
-  for i = 4, #KEYS do results[#results + 1] = -1 end
+  for i = 4, #KEYS, 2 do results[#results + 1] = -1 end
   return results
 end
 local function tat(key)
@@ -85,7 +87,7 @@ local bot_tat, bot_interval, bot_tolerance = tat(KEYS[2]), tonumber(ARGV[1]), to
 local all_tat, all_interval, all_tolerance = tat(KEYS[3]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local wait = 0
 local taken = 0
-for i = 4, #KEYS do
+for i = 4, #KEYS, 2 do
   if wait > 0 then
     results[#results + 1] = -1
   else
@@ -103,6 +105,8 @@ for i = 4, #KEYS do
         bot_tat, all_tat = bot_tat + bot_interval, all_tat + all_interval
         redis.call('SET', KEYS[i], tostring(chat_tat + interval), 'PX',
                    math.ceil(chat_tat + interval - now) + 1000)
+        redis.call('HSET', KEYS[i + 1], ARGV[7 + n], ARGV[8 + n])
+        redis.call('EXPIRE', KEYS[i + 1], 172800)
         results[#results + 1] = 0
         taken = taken + 1
       end
@@ -143,6 +147,17 @@ return 0
 
 
 @dataclass(frozen=True)
+class Ask:
+    """A slot to send one message to `chat`; when given, `note_field` = `note_value` is
+    written to the hash `note_key` in the same step."""
+
+    chat: str
+    note_key: str
+    note_field: str
+    note_value: str
+
+
+@dataclass(frozen=True)
 class Grant:
     """What `acquire` allowed: per chat, 0.0 = send now, else seconds to wait (None: not
     looked at); and how long the bot-wide limits (or a pause) hold back the rest."""
@@ -179,17 +194,18 @@ class RateLimiter:
         broadcast = Rate(min(rate, ceiling), burst=max(1, int(min(rate, ceiling) / 10)))
         return cls(redis, keys, broadcast, bot)
 
-    async def acquire(self, chats: Sequence[str]) -> Grant:
-        """One message's worth for each chat that may send now, in order (see _ACQUIRE)."""
-        if not chats:
+    async def acquire(self, asks: Sequence[Ask]) -> Grant:
+        """One message's worth for each chat that may send now, in order, each with its note
+        written (see _ACQUIRE)."""
+        if not asks:
             return Grant([], 0.0)
         keys = [self.keys.pause(), self.keys.rate("bot"), self.keys.rate("broadcast")]
-        args: list[float] = [self.bot.interval_ms, self.bot.tolerance_ms,
-                             self.broadcast.interval_ms, self.broadcast.tolerance_ms]
-        for chat in chats:
-            keys.append(self.keys.chat_rate(chat))
-            rate = chat_rate(chat)
-            args += [rate.interval_ms, rate.tolerance_ms]
+        args: list[float | str] = [self.bot.interval_ms, self.bot.tolerance_ms,
+                                   self.broadcast.interval_ms, self.broadcast.tolerance_ms]
+        for ask in asks:
+            keys += [self.keys.chat_rate(ask.chat), ask.note_key]
+            rate = chat_rate(ask.chat)
+            args += [rate.interval_ms, rate.tolerance_ms, ask.note_field, ask.note_value]
         wait, *verdicts = await self._acquire(keys=keys, args=args)
         return Grant([None if v < 0 else v / 1000 for v in map(int, verdicts)],
                      int(wait) / 1000)

@@ -777,12 +777,15 @@ class FakeTelegram:
         return web.json_response(self.stats())
 
     def stats(self) -> dict[str, Any]:
-        """What GET /control/stats answers."""
+        """What GET /control/stats answers; `reached`: chats with at least one message, `span`:
+        seconds from the first message sent to the last."""
         return {
             "sent": len(self.send_log), "rate_limited": self.rate_limited,
             "errors": len(self.errors), "paid_sent": self.paid_sent,
             "duplicates": sum(self._duplicates.values()), "max_rate": self.max_rate(1.0),
             "deleted": self.deleted,
+            "reached": len({chat for _, chat in self.send_log}),
+            "span": self.send_log[-1][0] - self.send_log[0][0] if self.send_log else 0.0,
         }
 
 
