@@ -150,6 +150,7 @@ async def _start_delivery(application: KhabarApplication, services: Services) ->
         delivery_bot(settings, DELIVERY_WORKERS * DELIVERY_BATCH + 8), services.outbox,
         services.subscribers, services.limiter, paid=settings.paid_broadcast,
         workers=DELIVERY_WORKERS, batch=DELIVERY_BATCH,
+        claim_after=settings.delivery_claim_seconds,
     )
     await deliverer.bot.initialize()
     await deliverer.start()

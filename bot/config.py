@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     broadcast_rate: float = Field(default=25, gt=0, le=1000)
     paid_broadcast: bool = False
     channel_max_age_hours: float = Field(default=24, gt=0)
+    delivery_claim_seconds: float = Field(default=60, ge=1, le=3600)
 
     _lists = field_validator("admin_ids", "feeds", mode="before")(_split_list)
 

@@ -62,9 +62,6 @@ warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'",
 MAX_TRIES = 5
 """Network errors in a row before a chat is given up."""
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
-CLAIM_IDLE_MS = 60_000
-"""An entry nobody touched for this long belonged to a worker that died; another takes it."""
-TOUCH_EVERY = 15.0
 HOUSEKEEPING_EVERY = 10.0
 STOP_GRACE = 5.0
 """Seconds a stopping process gives messages already on their way."""
@@ -209,6 +206,9 @@ class Deliverer:
     paid: bool = False
     workers: int = 4
     batch: int = 16
+    claim_after: float = 60.0
+    """Seconds: an entry nobody touched for this long belonged to a worker that died (its
+    owner touches what it holds four times as often); another process takes it over."""
     name: str = field(default_factory=process_name)
     _gate: Gate = field(init=False)
     _deliveries: dict[str, Delivery] = field(default_factory=dict, init=False)
@@ -318,6 +318,8 @@ class Deliverer:
         """Keep held entries from looking abandoned; claim those of dead workers; finish
         filling deliveries whose enqueuer died; notice cancellations."""
         last_touch = last_claim = 0.0
+        touch_every = self.claim_after / 4
+        claim_every = min(HOUSEKEEPING_EVERY, self.claim_after / 3)
         while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), 1.0)
@@ -326,11 +328,11 @@ class Deliverer:
             now = time.monotonic()
             try:
                 await self._refresh_statuses()
-                if now - last_touch >= TOUCH_EVERY:
+                if now - last_touch >= touch_every:
                     last_touch = now
                     for consumer, held in self._held.items():
                         await self.outbox.touch(consumer, list(held))
-                if now - last_claim >= HOUSEKEEPING_EVERY:
+                if now - last_claim >= claim_every:
                     last_claim = now
                     await self._claim_abandoned()
                     for delivery_id in await self.outbox.unqueued():
@@ -356,7 +358,7 @@ class Deliverer:
         room = self.batch * self.workers - sum(len(h) for h in self._held.values())
         if room <= 0:
             return
-        entries = await self.outbox.claim_stale(consumer, CLAIM_IDLE_MS, room)
+        entries = await self.outbox.claim_stale(consumer, int(self.claim_after * 1000), room)
         if not entries:
             return
         log.info("took over %d chats from a delivery worker that stopped", len(entries))

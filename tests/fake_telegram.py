@@ -178,6 +178,8 @@ class FakeTelegram:
         self.errors: list[tuple[str, str]] = []
         """(method, description) of every request answered with an error other than 429."""
         self.rate_limited = 0
+        self.limited_log: list[tuple[float, int]] = []
+        """(time.monotonic(), retry_after) of every 429 answered."""
         self.paid_sent = 0
         """Successful sendMessage calls with allow_paid_broadcast."""
         self.deleted = 0
@@ -513,8 +515,10 @@ class FakeTelegram:
             )
         for wait in ((self._paid if paid else self._global).take(), bucket.take()):
             if wait:
-                raise ApiError(429, f"Too Many Requests: retry after {max(1, round(wait))}",
-                               retry_after=max(1, round(wait)))
+                retry_after = max(1, round(wait))
+                self.limited_log.append((time.monotonic(), retry_after))
+                raise ApiError(429, f"Too Many Requests: retry after {retry_after}",
+                               retry_after=retry_after)
 
     def _validate(self, params: dict[str, Any]) -> str:
         try:
