@@ -3,6 +3,8 @@ enforces Telegram's rates and refuses blocked chats), delivery workers, the real
 
 from __future__ import annotations
 
+import asyncio
+
 from handlers import texts
 from storage.outbox import Status
 from storage.subscribers import ChatKind
@@ -70,3 +72,19 @@ async def test_a_breaking_delivery_reaches_every_subscriber_exactly_once() -> No
         delivery = await h.services.outbox.get("1")
         assert delivery is not None and delivery.status is Status.DONE
         assert [e for e in telegram.errors if "blocked" not in e[1]] == []
+
+
+async def test_readers_are_answered_first_while_a_broadcast_uses_the_whole_rate() -> None:
+    telegram = FakeTelegram(Limits())  # Telegram's own: 30 messages/s for the whole bot
+    async with running_bot(telegram, admin_ids=[ADMIN.id], broadcast_rate=30) as h:
+        await subscribe(h, range(30_001, 30_181))
+        await breaking_sent(h, "قطعی برق در شمال تهران\nبرق تا ساعت ۱۸ وصل می‌شود.")
+        await h.telegram.wait_until(lambda: len(telegram.send_log) > 40, timeout=10)
+        waits = []
+        for reader in range(8001, 8011):
+            start = asyncio.get_running_loop().time()
+            [reply] = await h.send(reader, "/help")
+            waits.append(asyncio.get_running_loop().time() - start)
+            assert reply.text.startswith("راهنمای «خبر»")
+        assert max(waits) < 0.5, waits
+        assert telegram.rate_limited == 0, "replies and broadcast together stayed within 30/s"
