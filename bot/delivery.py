@@ -321,8 +321,8 @@ class Deliverer:
         touch_every = self.claim_after / 4
         claim_every = min(HOUSEKEEPING_EVERY, self.claim_after / 3)
         while not self._stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), 1.0)
+            with contextlib.suppress(TimeoutError):  # a cancellation is seen within this
+                await asyncio.wait_for(self._stopping.wait(), 0.25)
             if self._stopping.is_set():
                 return
             now = time.monotonic()
@@ -391,6 +391,8 @@ class Deliverer:
                 if part == 0 and self._cancelled(delivery.id):
                     return Done(entry, Outcome.SKIPPED)
                 await self._gate.take(chat, self.outbox.inflight_note(entry, part))
+                if part == 0 and self._cancelled(delivery.id):  # noticed while it waited
+                    return Done(entry, Outcome.SKIPPED)
                 self._started.add(entry.entry_id)
                 try:
                     message_id = await self._send(chat, delivery.messages[part])
@@ -469,6 +471,7 @@ class Deliverer:
                 except TelegramError as error:
                     failures.append(str(error))
                 break
+        await self.outbox.forget_sent(delivery.target, entry.chat)
         if failures:
             return await self._give_up(entry, failures[0])
         return Done(entry, Outcome.SENT)

@@ -177,9 +177,12 @@ def parse_text(text: str, *, name: str = "<text>", source: str | None = None) ->
     return _build(units, meta, name=name, source=source)
 
 
-def parse_breaking(text: str, now: datetime, *, name: str = "<breaking>") -> Article:
+def parse_breaking(text: str | bytes, now: datetime, *, name: str = "<breaking>") -> Article:
     """A breaking item as an editor types it: the first line is the title, the next the lead,
-    the rest body paragraphs; or a whole raw page. Marked breaking, published now."""
+    the rest body paragraphs; or a whole raw page (bytes are decoded as files are). Marked
+    breaking, published now."""
+    if isinstance(text, bytes):
+        text = _decode(text, name)
     lines = [normalize(line) for line in text.replace("\r\n", "\n").split("\n")]
     lines = [line for line in lines if line]
     if not lines:

@@ -65,10 +65,8 @@ async def breaking(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     replied = message.reply_to_message
     try:
         if replied is not None and replied.document is not None:
-            raw = await _download(replied)
-            article = parse_breaking(raw.decode("utf-8-sig", errors="replace"),
-                                     datetime.now(TEHRAN), name=replied.document.file_name
-                                     or "file")
+            article = parse_breaking(await _download(replied), datetime.now(TEHRAN),
+                                     name=replied.document.file_name or "file")
         elif replied is not None and (replied.text or replied.caption):
             article = parse_breaking(replied.text or replied.caption or "", datetime.now(TEHRAN))
         elif text:
@@ -113,6 +111,9 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None or message.document is None:
         return
     name = message.document.file_name or "file"
+    if not name.lower().endswith(".txt"):
+        await reader.say(message, texts.NOT_AN_ARTICLE.format(problem=texts.ONLY_TXT))
+        return
     try:
         article = parse_bytes(await _download(message), name=name)
     except ParseError as error:
@@ -167,16 +168,18 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     action, value = parsed
     s = _services(context)
-    await query.answer()
     if action in ("go", "no"):
         draft = await s.sessions.take_draft(value)
-        if draft is None:
-            await _edit(message, {"text": texts.DRAFT_GONE, "parse_mode": None})
-        elif action == "no":
+        if draft is None:  # pressed twice: the first press decided; its message stays
+            await query.answer(texts.DRAFT_GONE)
+            return
+        await query.answer()
+        if action == "no":
             await _edit(message, {"text": texts.DRAFT_DISCARDED, "parse_mode": None})
         else:
             await _send_breaking(message, context, Article.model_validate_json(draft))
         return
+    await query.answer()
     if action == "stop":
         await _cancel(message, context, value)
         return
@@ -369,9 +372,10 @@ def _rate(samples: dict[str, tuple[float, int, float | None]], delivery: Deliver
     now = datetime.now().timestamp()
     then, before, rate = samples.get(delivery.id, (delivery.created, 0, None))
     if now - then >= 1.0:
-        recent = (delivery.processed - before) / (now - then)
+        reached = delivery.processed - delivery.counts["skipped"]  # skipped: nothing sent
+        recent = (reached - before) / (now - then)
         rate = recent if rate is None else 0.5 * rate + 0.5 * recent
-        samples[delivery.id] = (now, delivery.processed, rate)
+        samples[delivery.id] = (now, reached, rate)
     return rate if rate and rate > 0 else None
 
 
@@ -386,7 +390,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any], admin_ids: 
         CommandHandler("retract", retract, filters=admins),
         CommandHandler("stats", stats, filters=admins),
         CallbackQueryHandler(button, pattern=f"^{views.ADMIN_CALLBACK}"),
-        MessageHandler(admins & private & filters.Document.FileExtension("txt"), document),
+        MessageHandler(admins & private & filters.Document.ALL, document),
         MessageHandler(admins & private & filters.TEXT & ~filters.COMMAND, pasted),
     ])
     if application.job_queue is not None:

@@ -87,6 +87,7 @@ ASK_BREAKING = (
     "پاسخ به یک پیام یا پرونده .txt بفرستید. مثلاً:\n/breaking زلزله ۵ ریشتری در تهران"
 )
 NOT_AN_ARTICLE = "از این متن خبری ساخته نشد: {problem}"
+ONLY_TXT = "فقط پرونده‌های متنی (.txt) را می‌خوانم"
 PREVIEW_BREAKING = (
     "👆 پیش‌نمایش خبر فوری.\nبرای {subscribers} مشترک و {channels} کانال فرستاده شود؟"
 )

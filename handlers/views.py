@@ -226,7 +226,7 @@ def report(delivery: Delivery, failures: list[tuple[str, str]]) -> dict[str, Any
         sent=number(delivery.counts["sent"]), total=number(delivery.total),
         blocked=number(delivery.counts["blocked"]), failed=number(delivery.counts["failed"]),
         skipped=texts.REPORT_SKIPPED.format(skipped=number(skipped)) if skipped else "",
-        duration=duration(elapsed), rate=number(delivery.processed / elapsed),
+        duration=duration(elapsed), rate=number(delivery.counts["sent"] / elapsed),
     )
     if delivery.counts["duplicates"]:
         text += texts.REPORT_DUPLICATES.format(

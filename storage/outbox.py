@@ -515,6 +515,11 @@ class Outbox:
         to, ids = parse_sent(value)
         return to or chat, ids
 
+    async def forget_sent(self, delivery_id: str, chat: str) -> None:
+        """The chat's messages of the delivery are gone (retracted): not to be retracted
+        again."""
+        await awaited(self.redis.hdel(self.keys.delivery_sent(delivery_id), chat))
+
     async def errors(self, delivery_id: str, limit: int = 5) -> list[tuple[str, str]]:
         """Some chats the delivery failed for, and why."""
         _, found = await awaited(self.redis.hscan(self.keys.delivery_errors(delivery_id),
