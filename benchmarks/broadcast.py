@@ -45,7 +45,7 @@ from bot.article import Article  # noqa: E402
 from bot.card import payloads  # noqa: E402
 from bot.delivery import enqueue_if_free  # noqa: E402
 from storage.keys import Keys  # noqa: E402
-from storage.outbox import Kind, Outbox, Status  # noqa: E402
+from storage.outbox import ENQUEUE_PAGE, Kind, Outbox, Status  # noqa: E402
 from storage.redis import connect  # noqa: E402
 from storage.subscribers import ChatKind, Subscribers  # noqa: E402
 from tests.fake_telegram import TOKEN  # noqa: E402
@@ -182,6 +182,35 @@ async def workers_up(redis: Any, keys: Keys, processes: int) -> None:
     raise RuntimeError("the delivery workers did not start")
 
 
+async def enqueue(redis_url: str, subscribers: int) -> tuple[float, float]:
+    """Seconds to snapshot `subscribers` chats into a delivery and to put them all in the
+    outbox (no worker runs: the entries stay)."""
+    prefix = f"khabar-bench-enqueue-{uuid.uuid4().hex[:8]}"
+    redis = await connect(redis_url)
+    keys = Keys(prefix)
+    chats = Subscribers(redis, keys)
+    try:
+        for start in range(0, subscribers, 1000):
+            await asyncio.gather(*(chats.subscribe(FIRST_CHAT + n, ChatKind.PRIVATE)
+                                   for n in range(start, min(subscribers, start + 1000))))
+        outbox = Outbox(redis, keys)
+        await outbox.ensure_group()
+        began = time.perf_counter()
+        delivery = await outbox.create(Kind.BREAKING, payloads(ARTICLE), title=ARTICLE.title,
+                                       subscribers=True)
+        assert delivery is not None
+        snapshot = time.perf_counter() - began
+        began = time.perf_counter()
+        await enqueue_if_free(outbox, delivery.id)
+        filled = time.perf_counter() - began
+        assert await outbox.depth() == subscribers
+    finally:
+        async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
+            await redis.delete(key)
+        await redis.aclose()
+    return snapshot, filled
+
+
 async def bare_loop(messages: int) -> Result:
     """The ceiling: concurrent Bot.send_message calls, nothing else, to a fresh server."""
     async with FakeServer() as server:
@@ -213,6 +242,11 @@ def line(label: str, result: Result) -> str:
 
 
 async def run(args: argparse.Namespace) -> None:
+    if args.enqueue:
+        snapshot, filled = await enqueue(args.redis, args.enqueue)
+        print(f"enqueue {args.enqueue:,} subscribers: snapshot {1000 * snapshot:.0f} ms, "
+              f"into the outbox {filled:.2f} s ({args.enqueue / filled:,.0f} chats/s, "
+              f"{-(-args.enqueue // ENQUEUE_PAGE)} pages of {ENQUEUE_PAGE:,})")
     print(f"one breaking card to N private chats, every {args.blocked_every}th blocked; "
           "figures from the fake server")
     for processes in args.processes:
@@ -234,6 +268,8 @@ async def run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--enqueue", type=int, default=100_000,
+                        help="subscribers to put in the outbox, timed (0: skip)")
     parser.add_argument("--free", type=int, default=1500, help="chats, free limits (0: skip)")
     parser.add_argument("--paid", type=int, default=10000, help="chats, paid (0: skip)")
     parser.add_argument("--bare", type=int, default=0,

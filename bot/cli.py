@@ -85,6 +85,7 @@ def _run(args: argparse.Namespace) -> int:
 
     logging.getLogger().setLevel(logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its lines carry the token
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # two lines every 3 seconds
     try:
         run(load_settings())
     except (ConfigError, StorageUnavailable) as error:

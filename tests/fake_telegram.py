@@ -178,6 +178,9 @@ class FakeTelegram:
         self.errors: list[tuple[str, str]] = []
         """(method, description) of every request answered with an error other than 429."""
         self.rate_limited = 0
+        self.failing: dict[int, int] = {}
+        """chat → how many more sendMessage calls to it fail with 502 Bad Gateway (a proxy
+        or network fault between the bot and Telegram)."""
         self.limited_log: list[tuple[float, int]] = []
         """(time.monotonic(), retry_after) of every 429 answered."""
         self.paid_sent = 0
@@ -530,6 +533,9 @@ class FakeTelegram:
 
     async def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = self._chat_id(params)
+        if self.failing.get(chat_id):
+            self.failing[chat_id] -= 1
+            raise ApiError(502, "Bad Gateway")
         self._check_chat(chat_id)
         text = self._validate(params)
         paid = params.get("allow_paid_broadcast") in _TRUE

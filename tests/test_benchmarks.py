@@ -51,3 +51,22 @@ def test_bot_benchmark_prints_reply_rate_and_latency() -> None:
     )
     assert "20 commands from 4 readers" in result.stdout
     assert "replies:" in result.stdout and "p99" in result.stdout
+
+
+def test_broadcast_benchmark_prints_rates_losses_and_the_bare_ceiling() -> None:
+    from tests.storage_fixtures import TEST_REDIS_URL
+
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "broadcast.py"), "--enqueue", "300", "--free", "30",
+         "--paid", "100", "--processes", "1", "--blocked-every", "10", "--redis",
+         TEST_REDIS_URL],
+        capture_output=True, text=True, check=True, timeout=120,
+    )
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("enqueue 300 subscribers: snapshot")
+    [free] = [line for line in lines if line.startswith("free limits")]
+    assert "27 messages" in free and "429s 0; lost 0; duplicated 0" in free
+    [bare] = [line for line in lines if line.startswith("bare send loop")]
+    assert "100 messages" in bare
+    [paid] = [line for line in lines if line.startswith("paid broadcast")]
+    assert "90 messages" in paid and "lost 0; duplicated 0" in paid and "of the bare loop" in paid

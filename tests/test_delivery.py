@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from handlers import texts
+from bot.article import Article
+from bot.delivery import start_breaking
+from handlers import reader, texts
 from storage.outbox import Status
 from storage.subscribers import ChatKind
 from tests.bot_harness import Harness, running_bot
@@ -88,3 +90,46 @@ async def test_readers_are_answered_first_while_a_broadcast_uses_the_whole_rate(
             assert reply.text.startswith("راهنمای «خبر»")
         assert max(waits) < 0.5, waits
         assert telegram.rate_limited == 0, "replies and broadcast together stayed within 30/s"
+
+
+async def test_network_errors_are_retried_and_a_chat_that_keeps_failing_is_given_up() -> None:
+    telegram = FakeTelegram(FAST)
+    async with running_bot(telegram, **FAST_SETTINGS) as h:
+        chats = range(40_001, 40_011)
+        await subscribe(h, chats)
+        telegram.failing[40_001] = 2  # two 502s, then it goes through
+        telegram.failing[40_002] = 1000  # never
+        progress = await breaking_sent(h, "سیل در گلستان\nجاده‌های استان بسته شد.")
+        await finished(h, progress, timeout=30)
+        assert len(telegram.chat(40_001)) == 1
+        assert telegram.chat(40_002) == []
+        assert all(len(telegram.chat(chat)) == 1 for chat in chats if chat != 40_002)
+        assert "✅ رسید: ۹ از ۱۰" in progress.text
+        assert "⚠️ ناموفق: ۱" in progress.text
+        assert "نمونه خطا: network: Bad Gateway" in progress.text
+        assert await h.services.subscribers.get(40_002) is not None, "still subscribed"
+        [stats] = await h.send(ADMIN, "/stats")
+        assert "Bad Gateway" in stats.text.splitlines()[-1]
+
+
+async def test_a_card_of_two_messages_reaches_each_chat_whole_and_in_order() -> None:
+    telegram = FakeTelegram(FAST)
+    async with running_bot(telegram, **FAST_SETTINGS) as h:
+        chats = range(41_001, 41_021)
+        await subscribe(h, chats)
+        body = [f"بند {n}: " + "گزارش مفصل خبرنگار ما از جلسه شورای شهر. " * 40 for n in range(6)]
+        article = Article(id="long1", title="جلسه طولانی شورای شهر تهران",
+                          lead="شورا تا نیمه‌شب نشست.", paragraphs=body, breaking=True)
+        await h.store.save(article, announce=False)
+        messages = await reader.card_with_buttons(h.services, article)
+        assert len(messages) == 2
+        delivery = await start_breaking(h.services.outbox, h.services.settings, article,
+                                        messages, None)
+        assert delivery is not None
+        await telegram.wait_until(lambda: all(len(telegram.chat(c)) == 2 for c in chats), 20)
+        for chat in chats:
+            first, second = telegram.chat(chat)
+            assert first.message_id < second.message_id
+            assert first.text.startswith("🔴 فوری\nجلسه طولانی شورای شهر تهران")
+            assert first.buttons == [] and second.buttons, "the buttons under the last"
+        assert telegram.duplicates() == {}

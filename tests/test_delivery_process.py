@@ -165,3 +165,18 @@ async def test_a_429_pauses_every_worker_for_retry_after_and_nothing_is_lost() -
             retry_after = next(r for t, r in limited if t == when)
             early = [s for s in sends if when + 0.1 < s < when + retry_after - 0.05]
             assert early == [], f"sent {len(early)} messages during a {retry_after} s pause"
+
+
+async def test_a_process_stopped_with_sigterm_hands_its_chats_back_at_once() -> None:
+    async with cluster(2, chats=FEWER, broadcast_rate="20") as c:  # claims after 60 s
+        delivery = await c.breaking()
+        await c.telegram.wait_until(lambda: len(c.telegram.send_log) >= 20, timeout=20)
+        stopping = c.processes[0]
+        stopping.send_signal(signal.SIGTERM)
+        start = asyncio.get_running_loop().time()
+        assert await asyncio.wait_for(stopping.wait(), 10) == 0
+        finished = await c.done(delivery, timeout=30)
+        took = asyncio.get_running_loop().time() - start
+        assert took < 20, f"{took:.0f} s: the other process did not wait for a claim"
+        assert set(received(c).values()) == {1}
+        assert finished.counts["duplicates"] == 0

@@ -378,8 +378,10 @@ async def test_subscribers_and_stats_over_http() -> None:
         await call(url, "deleteMessage", chat_id=100, message_id=message_id)
         async with session.get(f"{control}/stats") as answer:
             stats = await answer.json()
+        span = stats.pop("span")
         assert stats == {"sent": 9, "rate_limited": 1, "errors": 3, "paid_sent": 1,
-                         "duplicates": 1, "max_rate": 9.0, "deleted": 1}
+                         "duplicates": 1, "max_rate": 9.0, "deleted": 1, "reached": 7}
+        assert 0 < span < 5
         async with session.post(f"{control}/subscribers",
                                 json={"first": 200, "count": 5}) as answer:
             assert await answer.json() == {"registered": 5, "blocked": 0}
