@@ -187,30 +187,39 @@ def bar(done: int, total: int) -> str:
 
 
 def _kind(delivery: Delivery) -> tuple[str, str]:
+    number = to_persian_digits(delivery.id)
     if delivery.kind is Kind.POST:
-        return "📢", texts.KIND_POST
+        return "📢", texts.KIND_POST.format(id=number)
     if delivery.kind is Kind.RETRACT:
         return "🗑", texts.KIND_RETRACT.format(target=to_persian_digits(delivery.target or ""))
-    return "🔴", texts.KIND_BREAKING
+    return "🔴", texts.KIND_BREAKING.format(id=number)
+
+
+def _counts(delivery: Delivery, blocked_line: str) -> list[str]:
+    done_line = texts.DELETED_LINE if delivery.kind is Kind.RETRACT else texts.SENT_LINE
+    lines = [done_line.format(done=number(delivery.counts["sent"]),
+                              total=number(delivery.total))]
+    if delivery.kind is not Kind.RETRACT:
+        lines.append(blocked_line.format(blocked=number(delivery.counts["blocked"])))
+    lines.append(texts.FAILED_LINE.format(failed=number(delivery.counts["failed"])))
+    return lines
 
 
 def progress(delivery: Delivery, rate: float | None) -> dict[str, Any]:
     """The admin's live view of a running delivery: a bar, counts, rate and time left, and a
     button to stop it. `rate`: messages a second lately (None: not known yet)."""
     icon, kind = _kind(delivery)
-    total = max(delivery.total, 1)
     left = delivery.total - delivery.processed
-    text = texts.PROGRESS.format(
-        icon=icon, kind=kind, id=to_persian_digits(delivery.id), title=delivery.title,
-        bar=bar(delivery.processed, delivery.total),
-        percent=number(100 * delivery.processed // total),
-        sent=number(delivery.counts["sent"]), total=number(delivery.total),
-        blocked=number(delivery.counts["blocked"]), failed=number(delivery.counts["failed"]),
-        rate=number(rate) if rate else "…",
-        left=duration(left / rate) if rate else texts.UNKNOWN_TIME,
-    )
+    lines = [
+        texts.HEAD.format(icon=icon, kind=kind, title=delivery.title),
+        texts.BAR.format(bar=bar(delivery.processed, delivery.total),
+                         percent=number(100 * delivery.processed // max(delivery.total, 1))),
+        *_counts(delivery, texts.BLOCKED_LINE),
+        texts.RATE_LINE.format(rate=number(rate) if rate else "…",
+                               left=duration(left / rate) if rate else texts.UNKNOWN_TIME),
+    ]
     stop = admin_callback("stop", delivery.id)
-    return {"text": text, "parse_mode": None,
+    return {"text": "\n".join(lines), "parse_mode": None,
             "reply_markup": buttons_row((texts.STOP, stop))}
 
 
@@ -219,20 +228,22 @@ def report(delivery: Delivery, failures: list[tuple[str, str]]) -> dict[str, Any
     icon, kind = _kind(delivery)
     elapsed = max(1.0, (delivery.finished or delivery.created) - delivery.created)
     skipped = delivery.counts["skipped"]
-    text = texts.REPORT.format(
-        icon=icon, kind=kind, id=to_persian_digits(delivery.id), title=delivery.title,
-        outcome=texts.REPORT_CANCELLED if skipped or delivery.enqueued < delivery.total
-        else texts.REPORT_DONE,
-        sent=number(delivery.counts["sent"]), total=number(delivery.total),
-        blocked=number(delivery.counts["blocked"]), failed=number(delivery.counts["failed"]),
-        skipped=texts.REPORT_SKIPPED.format(skipped=number(skipped)) if skipped else "",
-        duration=duration(elapsed), rate=number(delivery.counts["sent"] / elapsed),
-    )
+    stopped = skipped or delivery.enqueued < delivery.total
+    lines = [
+        texts.REPORT_HEAD.format(
+            icon="⏹" if stopped else icon, kind=kind, title=delivery.title,
+            outcome=texts.REPORT_CANCELLED if stopped else texts.REPORT_DONE),
+        *_counts(delivery, texts.BLOCKED_REPORT_LINE),
+    ]
+    if skipped:
+        lines.append(texts.SKIPPED_LINE.format(skipped=number(skipped)))
+    lines.append(texts.DURATION_LINE.format(duration=duration(elapsed),
+                                            rate=number(delivery.counts["sent"] / elapsed)))
     if delivery.counts["duplicates"]:
-        text += texts.REPORT_DUPLICATES.format(
-            duplicates=number(delivery.counts["duplicates"]))
+        lines.append(texts.DUPLICATES_LINE.format(
+            duplicates=number(delivery.counts["duplicates"])))
     if failures:
-        text += texts.REPORT_FAILURE.format(reason=failures[0][1])
+        lines.append(texts.FAILURE_LINE.format(reason=failures[0][1]))
     if delivery.kind is not Kind.RETRACT and delivery.counts["sent"]:
-        text += texts.REPORT_RETRACT_HINT.format(id=delivery.id)
-    return {"text": text, "parse_mode": None, "reply_markup": None}
+        lines += ["", texts.RETRACT_HINT.format(id=delivery.id)]
+    return {"text": "\n".join(lines), "parse_mode": None, "reply_markup": None}

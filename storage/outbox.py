@@ -461,8 +461,9 @@ class Outbox:
                      self.keys.delivery_sent(entry.delivery_id),
                      self.keys.delivery_inflight(entry.delivery_id)]
             marker = sent_marker(entry, item.sent_to or entry.chat, item.sent) if item.sent else ""
-            args += [entry.entry_id, entry.delivery_id, item.outcome.value, entry.chat,
-                     item.reason[:300], marker]
+            reason = item.reason[:300] if item.outcome is Outcome.FAILED else ""
+            args += [entry.entry_id, entry.delivery_id, item.outcome.value, entry.chat, reason,
+                     marker]
         finished: list[str] = await self._finish(keys=keys, args=args)
         return finished
 
@@ -521,7 +522,7 @@ class Outbox:
         await awaited(self.redis.hdel(self.keys.delivery_sent(delivery_id), chat))
 
     async def errors(self, delivery_id: str, limit: int = 5) -> list[tuple[str, str]]:
-        """Some chats the delivery failed for, and why."""
+        """Some chats the delivery failed for (not the blocked ones), and why."""
         _, found = await awaited(self.redis.hscan(self.keys.delivery_errors(delivery_id),
                                                        0, count=limit))
         return list(found.items())[:limit]

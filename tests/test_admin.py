@@ -277,7 +277,7 @@ async def test_an_admins_txt_file_is_stored_offered_and_published_to_the_channel
         posting, progress = await telegram.wait_for(ADMIN.id, 2, after=before)
         assert posting.text == texts.POSTING.format(title=article.title, channels="۱", id="۱")
         await finished(h, progress)
-        assert progress.text.splitlines()[0] == "📢 انتشار در کانال‌ها · شماره ۱ تمام شد."
+        assert progress.text.splitlines()[0] == "📢 انتشار در کانال‌ها، ارسال شماره ۱ تمام شد."
         in_channel = telegram.chat(CHANNEL_ID)
         assert [sent.text for sent in in_channel] == [sent.text for sent in card]
         [again] = await h.send(ADMIN, f"/post {code}")
@@ -434,11 +434,11 @@ async def test_cancel_stops_a_running_delivery_and_reports_the_skipped_chats() -
         assert cancelled.text == texts.CANCELLED.format(id="۱")
         await finished(h, progress, timeout=10)
         report = progress.text
-        assert report.splitlines()[0] == "🔴 ارسال خبر فوری · شماره ۱ متوقف شد."
+        assert report.splitlines()[0] == "⏹ ارسال خبر فوری شماره ۱ متوقف شد."
         got = [chat for chat in CANCEL_CHATS if h.telegram.chat(chat)]
         assert len(got) < len(CANCEL_CHATS) // 2
         assert f"✅ رسید: {views.number(len(got))} از ۳۰۰" in report.splitlines()
-        assert texts.REPORT_SKIPPED.format(
+        assert texts.SKIPPED_LINE.format(
             skipped=views.number(len(CANCEL_CHATS) - len(got))) in report
         await asyncio.sleep(QUIET)
         assert [chat for chat in CANCEL_CHATS if h.telegram.chat(chat)] == got, "nothing after"
@@ -465,11 +465,11 @@ async def test_the_stop_button_under_the_progress_cancels_the_delivery() -> None
         [cancelled] = await h.telegram.wait_for(ADMIN.id, after=before)
         assert cancelled.text == texts.CANCELLED.format(id="۱")
         await finished(h, progress, timeout=10)
-        assert progress.text.splitlines()[0] == "🔴 ارسال خبر فوری · شماره ۱ متوقف شد."
+        assert progress.text.splitlines()[0] == "⏹ ارسال خبر فوری شماره ۱ متوقف شد."
         assert progress.buttons == []
         got = sum(1 for chat in CANCEL_CHATS if h.telegram.chat(chat))
         assert got < len(CANCEL_CHATS) // 2
-        assert texts.REPORT_SKIPPED.format(skipped=views.number(300 - got)) in progress.text
+        assert texts.SKIPPED_LINE.format(skipped=views.number(300 - got)) in progress.text
         assert h.telegram.errors == []
 
 
@@ -514,9 +514,9 @@ async def test_retract_deletes_every_message_the_delivery_sent() -> None:
             assert h.telegram.chat(chat) == []
             assert h.telegram.deleted_in(chat) == sent[chat]
         lines = retraction.text.splitlines()
-        assert lines[0] == "🗑 حذف پیام‌های ارسال شماره ۱ · شماره ۲ تمام شد."
+        assert lines[0] == "🗑 حذف پیام‌های ارسال شماره ۱ تمام شد."
         assert lines[1] == "«زلزله ۵ ریشتری در تهران»"
-        assert "✅ رسید: ۲۰ از ۲۰" in lines
+        assert "🗑 حذف شد: ۲۰ از ۲۰" in lines
         assert "⚠️ ناموفق: ۰" in lines
         assert "/retract" not in retraction.text, "no «retract this» under a retraction"
         [nothing] = await h.send(ADMIN, "/retract 2")
@@ -542,7 +542,7 @@ async def test_retracting_a_delivery_twice_says_there_is_nothing_left() -> None:
 
 # 10. Progress ----------------------------------------------------------------------------------
 PROGRESS_LINES = re.compile(
-    r"🔴 ارسال خبر فوری · شماره ۱\n«زلزله ۵ ریشتری در تهران»\n\n"
+    r"🔴 ارسال خبر فوری شماره ۱\n«زلزله ۵ ریشتری در تهران»\n\n"
     r"(?P<bar>[▓░]{12}) (?P<percent>[۰-۹]+)٪\n"
     r"✅ رسید: (?P<sent>[۰-۹]+) از ۶۰\n"
     r"🚫 ربات را مسدود کرده‌اند یا دیگر نیستند: ۰\n"
@@ -589,7 +589,7 @@ async def test_progress_is_edited_every_few_seconds_then_replaced_by_the_report(
                  if (m := PROGRESS_LINES.fullmatch(text)) and m["rate"] != "…"]
         assert rates and all(4 <= rate <= 6 for rate in rates), rates  # broadcast_rate 5
         lines = progress.text.splitlines()
-        assert lines[0] == "🔴 ارسال خبر فوری · شماره ۱ تمام شد."
+        assert lines[0] == "🔴 ارسال خبر فوری شماره ۱ تمام شد."
         assert lines[1] == "«زلزله ۵ ریشتری در تهران»"
         assert "✅ رسید: ۶۰ از ۶۰" in lines
         assert re.search(r"^⏱ مدت: [۰-۹]+ ثانیه · میانگین [۰-۹]+ پیام در ثانیه$",

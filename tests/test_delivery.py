@@ -66,7 +66,7 @@ async def test_a_breaking_delivery_reaches_every_subscriber_exactly_once() -> No
         assert telegram.duplicates() == {}
         assert await h.services.subscribers.count() == 500 - len(blocked)
         lines = progress.text.splitlines()
-        assert lines[0] == "🔴 ارسال خبر فوری · شماره ۱ تمام شد."
+        assert lines[0] == "🔴 ارسال خبر فوری شماره ۱ تمام شد."
         assert "✅ رسید: ۴۸۰ از ۵۰۰" in lines
         assert any(line.startswith("🚫") and line.endswith(": ۲۰") for line in lines)
         assert "برای حذف این خبر از همه گفت‌وگوها: /retract 1" in progress.text
