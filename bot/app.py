@@ -166,8 +166,7 @@ async def _start_delivery(application: KhabarApplication, services: Services) ->
 async def _post_shutdown(application: KhabarApplication) -> None:
     if "delivery" in application.bot_data:
         deliverer, poster = application.bot_data.pop("delivery")
-        await poster.stop()
-        await deliverer.stop()
+        await asyncio.gather(poster.stop(), deliverer.stop())  # within SIGTERM's 10 s
         await deliverer.bot.shutdown()
     if application.bot_data.get("own services"):
         await application.bot_data[BOT_DATA_KEY].redis.aclose()

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import socket
 import time
 import warnings
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 from telegram import Bot
 from telegram.error import (
     BadRequest,
@@ -41,6 +42,7 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 from telegram.warnings import PTBUserWarning
 
@@ -124,6 +126,8 @@ class Gate:
         self._waiting: list[tuple[Ask, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._closed = False
+        self._no_first = False
+        self._asking: list[tuple[Ask, asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -132,16 +136,24 @@ class Gate:
     async def take(self, chat: str, note: tuple[str, str, str]) -> None:
         """Wait for a slot to send one message to `chat` (`note`, the in-flight mark, is
         written with it); Stopping when the gate closes."""
-        if self._closed:
+        ask = Ask(chat, *note)
+        if self._closed or (self._no_first and ask.note_value == "0"):
             raise Stopping
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((Ask(chat, *note), future))
+        self._waiting.append((ask, future))
         self._wake.set()
         await future
 
+    def refuse_first_messages(self) -> None:
+        """A stopping process starts no new chat; cards already begun go on."""
+        self._no_first = True
+        for ask, future in self._waiting:
+            if ask.note_value == "0" and not future.done():
+                future.set_exception(Stopping())
+
     async def close(self) -> None:
         self._closed = True
-        for _, future in self._waiting:
+        for _, future in (*self._waiting, *self._asking):
             if not future.done():
                 future.set_exception(Stopping())
         self._waiting = []
@@ -151,7 +163,7 @@ class Gate:
                 await self._task
 
     def _later(self, ask: Ask, future: asyncio.Future[None]) -> None:
-        if self._closed:
+        if self._closed or (self._no_first and ask.note_value == "0"):
             if not future.done():
                 future.set_exception(Stopping())
             return
@@ -165,7 +177,7 @@ class Gate:
             self._wake.clear()
             while self._waiting:
                 self._waiting = [(c, f) for c, f in self._waiting if not f.done()]
-                asked = self._waiting[: self.MAX_ASK]
+                asked = self._asking = self._waiting[: self.MAX_ASK]
                 del self._waiting[: self.MAX_ASK]  # chats arriving meanwhile queue behind
                 if not asked:
                     break
@@ -192,7 +204,8 @@ class Gate:
 
 
 def process_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """host:pid:random: a restarted container (same host name, pid 1) is someone else."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 @dataclass
@@ -214,10 +227,15 @@ class Deliverer:
     _deliveries: dict[str, Delivery] = field(default_factory=dict, init=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
+    _entry_tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
     _held: dict[str, dict[str, Entry]] = field(default_factory=dict, init=False)
-    _claimed: set[asyncio.Task[None]] = field(default_factory=set, init=False)
+    """Per consumer: entries read and not yet finished (touched, so nobody claims them)."""
+    _room: dict[str, asyncio.Event] = field(default_factory=dict, init=False)
     _started: set[str] = field(default_factory=set, init=False)
-    """Entries whose first message went out: finished even when the process stops."""
+    """Entries with a message on its way or sent: never handed back, only finished (or
+    claimed, if this process dies)."""
+    _decided: set[str] = field(default_factory=set, init=False)
+    """Entries whose outcome is known and being recorded: not handed back either."""
     _sent: Batcher[tuple[Entry, str, list[int]]] = field(init=False)
     _done: Batcher[Done] = field(init=False)
 
@@ -234,55 +252,68 @@ class Deliverer:
         for number in range(self.workers):
             consumer = f"{self.name}:{number}"
             self._held[consumer] = {}
+            self._room[consumer] = asyncio.Event()
             await self.outbox.join(consumer)
             self._tasks.append(loop.create_task(self._work(consumer)))
         self._tasks.append(loop.create_task(self._housekeeping()))
 
     async def stop(self) -> None:
-        """Stop reading; messages on their way get STOP_GRACE seconds; every chat not
-        started goes back to the outbox for another process, now."""
+        """Stop reading and starting chats; messages on their way get STOP_GRACE seconds to
+        be answered and recorded; every chat not started goes back to the outbox, for another
+        process, at once."""
         self._stopping.set()
-        await asyncio.wait(self._tasks, timeout=STOP_GRACE + 1)
+        self._gate.refuse_first_messages()
+        await asyncio.wait(self._tasks, timeout=1.0)
+        if self._entry_tasks:
+            await asyncio.wait(self._entry_tasks, timeout=STOP_GRACE)
         await self._gate.close()
-        for task in self._tasks:
+        if self._entry_tasks:  # they see Stopping now
+            await asyncio.wait(self._entry_tasks, timeout=1.0)
+        for task in (*self._tasks, *self._entry_tasks):
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._entry_tasks, return_exceptions=True)
         handed = [entry for held in self._held.values() for entry in held.values()
-                  if entry.entry_id not in self._started]
+                  if entry.entry_id not in self._started | self._decided]
         try:
             await self.outbox.hand_back(handed)
-            for consumer, held in self._held.items():
-                if not held:
-                    await self.outbox.forget_consumer(consumer)
+            for consumer in self._held:
+                await self.outbox.leave(consumer)
         except Exception:
             log.exception("could not hand back %d chats; another process claims them later",
                           len(handed))
         if handed:
             log.info("handed back %d chats to the outbox", len(handed))
 
+    def _spawn(self, consumer: str, entry: Entry, marks: Marks, delivery: Delivery | None
+               ) -> None:
+        self._held[consumer][entry.entry_id] = entry
+        task = asyncio.get_running_loop().create_task(
+            self._run_entry(consumer, entry, marks, delivery))
+        self._entry_tasks.add(task)
+        task.add_done_callback(self._entry_tasks.discard)
+
     async def _work(self, consumer: str) -> None:
         held = self._held[consumer]
-        running: set[asyncio.Task[None]] = set()
         while not self._stopping.is_set():
             try:
-                room = self.batch - len(running)
+                room = self.batch - len(held)
                 if room < max(1, self.batch // 2):  # refill in chunks: fewer round trips
-                    await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    self._room[consumer].clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._room[consumer].wait(), 1.0)
                     continue
                 entries = await self.outbox.read(consumer, room, READ_BLOCK_MS)
-                if not entries:
-                    continue
-                for entry, marks, delivery in await self._prepare(entries):
-                    held[entry.entry_id] = entry
-                    task = asyncio.get_running_loop().create_task(
-                        self._run_entry(consumer, entry, marks, delivery))
-                    running.add(task)
-                    task.add_done_callback(running.discard)
-            except Exception:
+                if entries and not self._stopping.is_set():
+                    for entry, marks, delivery in await self._prepare(entries):
+                        self._spawn(consumer, entry, marks, delivery)
+                elif entries:  # read just as the process stops: straight back
+                    await self.outbox.hand_back(entries)
+            except Exception as error:
                 log.exception("delivery worker %s: reading the outbox failed", consumer)
+                if "NOGROUP" in str(error):  # the stream was lost (a Redis without its data)
+                    with contextlib.suppress(Exception):
+                        await self.outbox.ensure_group()
                 await asyncio.sleep(1.0)
-        if running:  # let messages on their way finish; the rest is handed back
-            await asyncio.wait(running, timeout=STOP_GRACE)
 
     async def _prepare(self, entries: Sequence[Entry]
                        ) -> list[tuple[Entry, Marks, Delivery | None]]:
@@ -292,23 +323,40 @@ class Deliverer:
         return [(entry, mark, self._deliveries.get(entry.delivery_id))
                 for entry, mark in zip(entries, marks, strict=True)]
 
+    def _release(self, consumer: str, entry: Entry) -> None:
+        """No longer this process's: finished, or left for another to claim."""
+        self._held[consumer].pop(entry.entry_id, None)
+        self._started.discard(entry.entry_id)
+        self._decided.discard(entry.entry_id)
+        self._room[consumer].set()
+
     async def _run_entry(self, consumer: str, entry: Entry, marks: Marks,
                          delivery: Delivery | None) -> None:
         try:
             done = await self._deliver(entry, marks, delivery)
         except Stopping:
-            return  # stays held: handed back by stop()
+            return  # handed back by stop() unless a message went out; then claimed later
+        except RedisError as error:
+            # Not the chat's fault: leave the entry untouched, so it is claimed and resumed
+            # after its last recorded message once Redis answers again.
+            log.warning("delivery %s to %s paused by Redis (%s); it will be resumed",
+                        entry.delivery_id, entry.chat, error)
+            self._release(consumer, entry)
+            return
         except Exception as error:
             log.exception("delivery %s to %s failed", entry.delivery_id, entry.chat)
             done = Done(entry, Outcome.FAILED, f"internal error: {error!r}")
+        self._decided.add(entry.entry_id)
         try:
             await self._done.add(done)
+            if (delivery is not None and delivery.kind is Kind.POST and delivery.article_id
+                    and done.outcome in (Outcome.FAILED, Outcome.BLOCKED)):
+                # Not posted after all: /post may try again once the channel is fixed.
+                await self.outbox.unclaim_post(entry.chat, delivery.article_id)
         except Exception:
             log.exception("could not record delivery %s to %s; it will be claimed again",
                           entry.delivery_id, entry.chat)
-            return
-        self._held[consumer].pop(entry.entry_id, None)
-        self._started.discard(entry.entry_id)
+        self._release(consumer, entry)
 
     async def _finish(self, done: list[Done]) -> None:
         for delivery_id in await self.outbox.finish(done):
@@ -316,7 +364,8 @@ class Deliverer:
 
     async def _housekeeping(self) -> None:
         """Keep held entries from looking abandoned; claim those of dead workers; finish
-        filling deliveries whose enqueuer died; notice cancellations."""
+        filling deliveries whose enqueuer died; notice cancellations. Each on its own, so one
+        failing does not stop the others."""
         last_touch = last_claim = 0.0
         touch_every = self.claim_after / 4
         claim_every = min(HOUSEKEEPING_EVERY, self.claim_after / 3)
@@ -326,27 +375,42 @@ class Deliverer:
             if self._stopping.is_set():
                 return
             now = time.monotonic()
-            try:
-                await self._refresh_statuses()
-                if now - last_touch >= touch_every:
-                    last_touch = now
-                    for consumer, held in self._held.items():
-                        await self.outbox.touch(consumer, list(held))
-                if now - last_claim >= claim_every:
-                    last_claim = now
-                    await self._claim_abandoned()
-                    for delivery_id in await self.outbox.unqueued():
-                        await enqueue_if_free(self.outbox, delivery_id)
-            except Exception:
-                log.exception("delivery housekeeping failed")
+            await self._quietly(self._refresh_statuses())
+            if now - last_touch >= touch_every:
+                last_touch = now
+                await self._quietly(self._touch())
+            if now - last_claim >= claim_every:
+                last_claim = now
+                await self._quietly(self._claim_abandoned())
+                await self._quietly(self._finish_enqueueing())
+
+    @staticmethod
+    async def _quietly(step: Awaitable[None]) -> None:
+        try:
+            await step
+        except Exception:
+            log.exception("delivery housekeeping failed")
+
+    async def _touch(self) -> None:
+        for consumer, held in self._held.items():
+            for entry_id in await self.outbox.touch(consumer, list(held)):
+                # Another process claimed it while this one was stalled: it is theirs now.
+                log.warning("entry %s was taken over by another process", entry_id)
+                held.pop(entry_id, None)
+                self._room[consumer].set()
+
+    async def _finish_enqueueing(self) -> None:
+        for delivery_id in await self.outbox.unqueued():
+            await enqueue_if_free(self.outbox, delivery_id)
 
     async def _refresh_statuses(self) -> None:
-        live = [d for d, delivery in self._deliveries.items() if not delivery.over]
-        if not live:
+        """Cancellations are seen within a quarter of a second; deliveries that are over
+        leave the cache (an entry of theirs still around is a stray copy: it is skipped)."""
+        if not self._deliveries:
             return
-        for delivery_id, status in (await self.outbox.statuses(live)).items():
+        for delivery_id, status in (await self.outbox.statuses(list(self._deliveries))).items():
             cached = self._deliveries[delivery_id]
-            if status is None:
+            if status is None or status is Status.DONE:
                 del self._deliveries[delivery_id]
             elif status is not cached.status:
                 self._deliveries[delivery_id] = (await self.outbox.get_many([delivery_id])
@@ -354,7 +418,6 @@ class Deliverer:
 
     async def _claim_abandoned(self) -> None:
         consumer = f"{self.name}:0"
-        held = self._held[consumer]
         room = self.batch * self.workers - sum(len(h) for h in self._held.values())
         if room <= 0:
             return
@@ -363,11 +426,7 @@ class Deliverer:
             return
         log.info("took over %d chats from a delivery worker that stopped", len(entries))
         for entry, marks, delivery in await self._prepare(entries):
-            held[entry.entry_id] = entry
-            task = asyncio.get_running_loop().create_task(
-                self._run_entry(consumer, entry, marks, delivery))
-            self._claimed.add(task)
-            task.add_done_callback(self._claimed.discard)
+            self._spawn(consumer, entry, marks, delivery)
 
     # One chat ---------------------------------------------------------------------------------
     def _cancelled(self, delivery_id: str) -> bool:
@@ -384,10 +443,13 @@ class Deliverer:
         if marks.inflight is not None and marks.inflight >= len(ids):
             # A worker died with this message on its way: Telegram may have it already.
             await self.outbox.count(delivery.id, "duplicates")
-        tries = 0
         last = len(delivery.messages) - 1
+        timed_out = False
         for part in range(len(ids), len(delivery.messages)):
+            tries = 0
             while True:
+                if part == 0 and self._stopping.is_set():
+                    raise Stopping
                 if part == 0 and self._cancelled(delivery.id):
                     return Done(entry, Outcome.SKIPPED)
                 await self._gate.take(chat, self.outbox.inflight_note(entry, part))
@@ -409,6 +471,10 @@ class Deliverer:
                 except (Forbidden, BadRequest) as error:
                     return await self._refused(entry, chat, error)
                 except NetworkError as error:
+                    if isinstance(error, TimedOut) and not timed_out:
+                        # Telegram may have taken it before the answer was lost.
+                        timed_out = True
+                        await self.outbox.count(delivery.id, "duplicates")
                     tries += 1
                     if tries >= MAX_TRIES:
                         return await self._give_up(entry, f"network: {error}")
@@ -458,6 +524,7 @@ class Deliverer:
         chat, ids = await self.outbox.messages_in(delivery.target, entry.chat)
         failures = []
         for part, message_id in enumerate(ids):
+            tries = 0
             while True:
                 await self._gate.take(chat, self.outbox.inflight_note(entry, part))
                 self._started.add(entry.entry_id)
@@ -468,12 +535,21 @@ class Deliverer:
                     continue
                 except Forbidden as error:
                     return Done(entry, Outcome.BLOCKED, str(error))
+                except BadRequest as error:  # already deleted, or too old to delete
+                    if "not found" not in str(error).lower():
+                        failures.append(str(error))
+                except NetworkError as error:
+                    tries += 1
+                    if tries < MAX_TRIES:
+                        await asyncio.sleep(BACKOFF[tries - 1])
+                        continue
+                    failures.append(f"network: {error}")
                 except TelegramError as error:
                     failures.append(str(error))
                 break
-        await self.outbox.forget_sent(delivery.target, entry.chat)
-        if failures:
+        if failures:  # kept: a later /retract tries again
             return await self._give_up(entry, failures[0])
+        await self.outbox.forget_sent(delivery.target, entry.chat)
         return Done(entry, Outcome.SENT)
 
 
@@ -523,11 +599,21 @@ async def post_to_channels(outbox: Outbox, settings: Settings, article: Article,
     return delivery
 
 
+RETRACT_WAIT = 20.0
+
+
 async def retract(outbox: Outbox, delivery: Delivery, admin_chat: int | None
                   ) -> Delivery | None:
     """Stop the delivery and delete every message it sent (Telegram allows it for 48 h);
-    None when it sent nothing."""
+    None when it sent nothing. A running delivery is stopped first and given a moment to
+    finish the cards on their way, so their messages are deleted too."""
     await outbox.cancel(delivery.id)
+    deadline = time.monotonic() + RETRACT_WAIT
+    while time.monotonic() < deadline:
+        found = await outbox.get(delivery.id)
+        if found is None or found.status is Status.DONE:
+            break
+        await asyncio.sleep(0.2)
     retraction = await outbox.create(
         Kind.RETRACT, [], title=delivery.title, target=delivery.id, admin_chat=admin_chat,
     )
@@ -607,8 +693,13 @@ class ChannelPoster:
                                            block=block_ms if start == ">" else None)
             for _, entries in reply or []:
                 for entry_id, values in entries:
-                    if values and await self._post(values.get("id", "")):
-                        posted += 1
+                    article_id = (values or {}).get("id", "")
+                    try:
+                        posted += await self._post(article_id)
+                    except RedisError:
+                        raise  # the entry stays pending: tried again
+                    except Exception:  # this article only: the others go on
+                        log.exception("could not post article %s to the channels", article_id)
                     await redis.xack(self.keys.new_articles(), CHANNEL_GROUP, entry_id)
         return posted
 

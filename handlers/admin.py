@@ -6,6 +6,7 @@ delivery, /cancel, /retract, /post, /stats, and articles fed in as a .txt file o
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +35,8 @@ from storage.subscribers import ChatKind
 log = logging.getLogger("khabar.admin")
 
 PROGRESS_EVERY = 3.0
+ORPHANED = 30.0
+"""Seconds after which a delivery whose progress message never came gets a new one."""
 """Seconds between edits of a progress message (Telegram allows about one a second)."""
 MAX_FILE = 1024 * 1024
 ARTICLE_MIN_LINES = 3
@@ -333,37 +336,58 @@ async def report_progress(context: ContextTypes.DEFAULT_TYPE) -> None:
     leases: dict[str, Lease] = context.bot_data.setdefault("report leases", {})
     samples: dict[str, tuple[float, int, float | None]] = context.bot_data.setdefault(
         "report samples", {})
-    for delivery in await s.outbox.active():
-        if delivery.admin_chat is None or delivery.progress_message is None:
+    active = await s.outbox.active()
+    for gone in set(leases) - {d.id for d in active}:  # reported by another process
+        leases.pop(gone, None)
+        samples.pop(gone, None)
+    for delivery in active:
+        if delivery.admin_chat is None:
             continue
+        if delivery.progress_message is None and time.time() - delivery.created < ORPHANED:
+            continue  # its message is being sent
         lease = leases.get(delivery.id)
         if lease is None:
             lease = leases[delivery.id] = Lease(s.redis, s.store.keys.reporter(delivery.id),
                                                 PROGRESS_EVERY * 4)
         if not (await lease.renew() or await lease.acquire()):
             continue
+        if delivery.over:
+            payload = views.report(delivery, await s.outbox.errors(delivery.id))
+        else:
+            payload = views.progress(delivery, _rate(samples, delivery))
         try:
-            if delivery.over:
-                payload = views.report(delivery, await s.outbox.errors(delivery.id))
-            else:
-                payload = views.progress(delivery, _rate(samples, delivery))
-            await context.bot.edit_message_text(
-                payload["text"], chat_id=delivery.admin_chat,
-                message_id=delivery.progress_message, parse_mode=None,
-                reply_markup=InlineKeyboardMarkup.de_json(payload["reply_markup"], context.bot)
-                if payload.get("reply_markup") else None,
-            )
-        except BadRequest as error:
-            if "not modified" not in str(error):
-                log.warning("progress of delivery %s: %s", delivery.id, error)
+            await _show(context, delivery, payload)
         except TelegramError as error:
             log.warning("progress of delivery %s: %s", delivery.id, error)
-            continue
+            if not delivery.over:
+                continue
         if delivery.over:
             await s.outbox.reported(delivery.id)
             await lease.release()
             leases.pop(delivery.id, None)
             samples.pop(delivery.id, None)
+
+
+async def _show(context: ContextTypes.DEFAULT_TYPE, delivery: Delivery,
+                payload: dict[str, Any]) -> None:
+    """Edit the delivery's progress message; a delivery that lost it (its process died
+    before sending it) gets a new one."""
+    assert delivery.admin_chat is not None
+    markup = payload.get("reply_markup")
+    keyboard = InlineKeyboardMarkup.de_json(markup, context.bot) if markup else None
+    if delivery.progress_message is None:
+        sent = await context.bot.send_message(delivery.admin_chat, payload["text"],
+                                              parse_mode=None, reply_markup=keyboard)
+        await _services(context).outbox.set_progress_message(delivery.id, sent.message_id)
+        return
+    try:
+        await context.bot.edit_message_text(
+            payload["text"], chat_id=delivery.admin_chat, message_id=delivery.progress_message,
+            parse_mode=None, reply_markup=keyboard,
+        )
+    except BadRequest as error:
+        if "not modified" not in str(error):
+            raise
 
 
 def _rate(samples: dict[str, tuple[float, int, float | None]], delivery: Delivery

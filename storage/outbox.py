@@ -221,7 +221,10 @@ local processed = (tonumber(c[1]) or 0) + (tonumber(c[2]) or 0) + (tonumber(c[3]
   + (tonumber(c[4]) or 0)
 if processed >= tonumber(c[5]) then
   redis.call('HSET', KEYS[1], 'status', 'done', 'finished', ARGV[2])
-  if not c[6] then redis.call('SREM', KEYS[3], ARGV[1]) end
+  if not c[6] then
+    redis.call('SREM', KEYS[3], ARGV[1])
+    redis.call('EXPIRE', KEYS[1], 2592000)
+  end
   return 1
 end
 return 0
@@ -239,8 +242,13 @@ for i = 3, #KEYS, 4 do
   local n = 3 + (i - 3) / 4 * 6
   local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[n])
   redis.call('XDEL', KEYS[1], ARGV[n])
-  if ARGV[n + 5] ~= '' then
-    redis.call('HSET', KEYS[i + 2], ARGV[n + 3], ARGV[n + 5])
+  local marker = ARGV[n + 5]
+  if marker ~= '' then
+    local old = redis.call('HGET', KEYS[i + 2], ARGV[n + 3])
+    if acked == 0 and old and old ~= marker then  -- another worker did it too: keep both
+      marker = old .. ',' .. string.match(marker, '([^ ]*)$')
+    end
+    redis.call('HSET', KEYS[i + 2], ARGV[n + 3], marker)
     redis.call('EXPIRE', KEYS[i + 2], 172800)
   end
   redis.call('HDEL', KEYS[i + 3], ARGV[n + 3])
@@ -256,12 +264,41 @@ for i = 3, #KEYS, 4 do
       + (tonumber(c[4]) or 0)
     if c[6] and processed >= tonumber(c[5]) and c[7] ~= 'done' then
       redis.call('HSET', KEYS[i], 'status', 'done', 'finished', ARGV[2])
-      if not c[8] then redis.call('SREM', KEYS[2], ARGV[n + 1]) end
+      if not c[8] then  -- nobody to report to: over now
+        redis.call('SREM', KEYS[2], ARGV[n + 1])
+        redis.call('EXPIRE', KEYS[i], 2592000)
+      end
       finished[#finished + 1] = ARGV[n + 1]
     end
   end
 end
 return finished
+"""
+
+# Resets the idle time of a worker's entries, only those still its own: an entry another
+# process claimed while this one was stalled must not be taken back (both would send).
+# KEYS: outbox. ARGV: group, consumer, entry ids. Returns the ids no longer this consumer's.
+_TOUCH = """
+local lost = {}
+for i = 3, #ARGV do
+  local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if pending[1] and pending[1][2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+  else
+    lost[#lost + 1] = ARGV[i]
+  end
+end
+return lost
+"""
+
+# A consumer is deleted only with nothing pending: XGROUP DELCONSUMER would drop its pending
+# entries where neither XAUTOCLAIM nor a new read can reach them.
+_LEAVE = """
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])
+if #pending == 0 then
+  return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+end
+return -1
 """
 
 _CANCEL = """
@@ -308,6 +345,8 @@ class Outbox:
     _queued: AsyncScript = field(init=False, repr=False)
     _finish: AsyncScript = field(init=False, repr=False)
     _cancel: AsyncScript = field(init=False, repr=False)
+    _touch: AsyncScript = field(init=False, repr=False)
+    _leave: AsyncScript = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._create = self.redis.register_script(_CREATE)
@@ -315,6 +354,8 @@ class Outbox:
         self._queued = self.redis.register_script(_QUEUED)
         self._finish = self.redis.register_script(_FINISH)
         self._cancel = self.redis.register_script(_CANCEL)
+        self._touch = self.redis.register_script(_TOUCH)
+        self._leave = self.redis.register_script(_LEAVE)
 
     async def ensure_group(self) -> None:
         try:
@@ -397,11 +438,14 @@ class Outbox:
                                             "0-0", count=count)
         return _entries(reply[1])
 
-    async def touch(self, consumer: str, entry_ids: Sequence[str]) -> None:
-        """Reset the idle time of entries still being worked on, so nobody claims them."""
-        if entry_ids:
-            await self.redis.xclaim(self.keys.outbox(), GROUP, consumer, 0, list(entry_ids),
-                                    justid=True)
+    async def touch(self, consumer: str, entry_ids: Sequence[str]) -> list[str]:
+        """Reset the idle time of entries still being worked on, so nobody claims them;
+        returns those another consumer has claimed meanwhile (no longer ours)."""
+        if not entry_ids:
+            return []
+        lost: list[str] = await self._touch(keys=[self.keys.outbox()],
+                                            args=[GROUP, consumer, *entry_ids])
+        return lost
 
     async def hand_back(self, entries: Sequence[Entry]) -> None:
         """Entries a stopping worker did not start: back in the outbox for anyone, now."""
@@ -418,8 +462,10 @@ class Outbox:
         """A worker's consumer, visible to operators (XINFO CONSUMERS) before it reads."""
         await self.redis.xgroup_createconsumer(self.keys.outbox(), GROUP, consumer)
 
-    async def forget_consumer(self, consumer: str) -> None:
-        await self.redis.xgroup_delconsumer(self.keys.outbox(), GROUP, consumer)
+    async def leave(self, consumer: str) -> None:
+        """A stopping worker's consumer goes, unless entries are still pending with it (those
+        wait to be claimed)."""
+        await self._leave(keys=[self.keys.outbox()], args=[GROUP, consumer])
 
     async def marks(self, entries: Sequence[Entry]) -> list[Marks]:
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -515,6 +561,10 @@ class Outbox:
         value = await awaited(self.redis.hget(self.keys.delivery_sent(delivery_id), chat))
         to, ids = parse_sent(value)
         return to or chat, ids
+
+    async def unclaim_post(self, channel: str, article_id: str) -> None:
+        """The post to the channel failed: the channel is free to get the article again."""
+        await awaited(self.redis.srem(self.keys.posted(channel), article_id))
 
     async def forget_sent(self, delivery_id: str, chat: str) -> None:
         """The chat's messages of the delivery are gone (retracted): not to be retracted

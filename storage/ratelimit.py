@@ -48,7 +48,8 @@ class Rate:
 
 
 PRIVATE_CHAT = Rate(1.0, burst=2)
-GROUP_CHAT = Rate(20 / 60, burst=3)
+GROUP_CHAT = Rate(20 / 60, burst=1)
+"""Exactly 20 a minute: a burst on top would allow 22 in the first one."""
 
 
 def chat_rate(chat: str) -> Rate:
