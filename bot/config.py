@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     paid_broadcast: bool = False
     channel_max_age_hours: float = Field(default=24, gt=0)
     delivery_claim_seconds: float = Field(default=60, ge=1, le=3600)
+    http_max_body: int = Field(default=1024 * 1024, ge=1024)
+    feed_interval: float = Field(default=300, ge=10)
+    feed_timeout: float = Field(default=20, gt=0)
+    feed_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
 
     _lists = field_validator("admin_ids", "feeds", mode="before")(_split_list)
 

@@ -46,6 +46,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot import metrics
 from bot.article import TEHRAN, Article
 from bot.config import Settings
 from storage.articles import ArticleStore
@@ -359,7 +360,10 @@ class Deliverer:
         self._release(consumer, entry)
 
     async def _finish(self, done: list[Done]) -> None:
-        for delivery_id in await self.outbox.finish(done):
+        finished = await self.outbox.finish(done)
+        for item in done:
+            metrics.MESSAGES.labels(item.outcome.value).inc()
+        for delivery_id in finished:
             log.info("delivery %s is done", delivery_id)
 
     async def _housekeeping(self) -> None:
@@ -502,6 +506,7 @@ class Deliverer:
         seconds = error.retry_after
         wait = seconds.total_seconds() if isinstance(seconds, timedelta) else float(seconds)
         log.warning("Telegram asked to wait %.0f s (429); every worker pauses", wait)
+        metrics.RATE_LIMITED.inc()
         await self.limiter.pause(wait)
         await self.outbox.count(delivery.id, "rate_limited")
 

@@ -9,6 +9,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
 
+from bot import metrics
 from handlers import texts
 from handlers.reader import say, services
 from storage.sessions import Flood
@@ -17,6 +18,7 @@ GUARD_GROUP = -1
 
 
 async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    metrics.UPDATES.inc()
     user = update.effective_user
     if user is None or update.inline_query is not None:
         return  # inline queries come at every keystroke; Telegram paces those itself

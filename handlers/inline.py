@@ -8,6 +8,7 @@ from typing import Any
 from telegram import InlineQueryResultArticle, Update
 from telegram.ext import Application, ContextTypes, InlineQueryHandler
 
+from bot import metrics
 from bot.card import render
 from handlers import views
 from handlers.reader import buttons, services
@@ -26,7 +27,8 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     store = services(context).store
     text = query.query.strip()
     if text:
-        total, found = await store.find_page(text, offset, RESULTS_PER_PAGE, typing=True)
+        with metrics.SEARCH_SECONDS.time():
+            total, found = await store.find_page(text, offset, RESULTS_PER_PAGE, typing=True)
         articles = [article for article, _ in found]
     else:
         total, articles = await store.count(), await store.latest(offset, RESULTS_PER_PAGE)

@@ -21,6 +21,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import metrics
 from bot.article import Article
 from bot.services import BOT_DATA_KEY, Services
 from handlers import texts, views
@@ -163,7 +164,9 @@ async def answer_search(message: Message, context: ContextTypes.DEFAULT_TYPE, qu
 
 async def search_page(context: ContextTypes.DEFAULT_TYPE, query: str, query_id: str, page: int
                       ) -> dict[str, Any] | None:
-    total, found = await services(context).store.find_page(query, page * PAGE_SIZE, PAGE_SIZE)
+    with metrics.SEARCH_SECONDS.time():
+        total, found = await services(context).store.find_page(query, page * PAGE_SIZE,
+                                                               PAGE_SIZE)
     if not found:
         return None
     title = texts.SEARCH_TITLE.format(query=query)
