@@ -80,7 +80,8 @@ async def run(commands: int, users: int, rate: float, redis_url: str) -> None:
     port = free_port()
     env = {**os.environ, "KHABAR_BOT_API_URL": f"http://127.0.0.1:{port}/bot",
            "KHABAR_BOT_TOKEN": TOKEN, "KHABAR_REDIS_URL": redis_url,
-           "KHABAR_REDIS_PREFIX": prefix, "KHABAR_RETENTION_DAYS": "3650"}
+           "KHABAR_REDIS_PREFIX": prefix, "KHABAR_RETENTION_DAYS": "3650",
+           "KHABAR_HTTP_PORT": "0"}
     fake = subprocess.Popen([sys.executable, "-m", "tests.fake_telegram", "--port", str(port),
                              "--no-limits"], cwd=ROOT, stdout=subprocess.DEVNULL)
     bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=env,

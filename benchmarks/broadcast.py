@@ -124,7 +124,7 @@ async def broadcast(redis_url: str, subscribers: int, processes: int, paid: bool
             ))
         env = {**os.environ, "KHABAR_BOT_API_URL": f"{server.url}/bot",
                "KHABAR_BOT_TOKEN": TOKEN, "KHABAR_REDIS_URL": redis_url,
-               "KHABAR_REDIS_PREFIX": prefix,
+               "KHABAR_REDIS_PREFIX": prefix, "KHABAR_HTTP_PORT": "0",
                "KHABAR_BROADCAST_RATE": "1000" if paid else "30",
                "KHABAR_PAID_BROADCAST": "true" if paid else "false"}
         try:

@@ -26,7 +26,8 @@ from telegram.request import HTTPXRequest
 from bot.config import ConfigError, Settings
 from bot.delivery import ChannelPoster, Deliverer
 from bot.services import BOT_DATA_KEY, Services
-from handlers import admin, guard, inline, reader, texts
+from bot.web import WebContext, set_webhook, start_web
+from handlers import admin, guard, inline, reader, texts, views
 from storage.analysis import query_terms
 from storage.articles import ArticleStore
 from storage.keys import Keys
@@ -200,9 +201,9 @@ def run(settings: Settings) -> None:
 
 
 async def serve(application: KhabarApplication, stop: asyncio.Event | None = None) -> None:
-    """Run the application until `stop` is set (or a signal comes). Of the processes sharing
-    one Redis only the holder of the poller lease polls Telegram (a second poller would get
-    409 Conflict); the others stand by and take over within a lease when it dies."""
+    """Run the application until `stop` is set (or a signal comes): the HTTP server (short
+    links, the API, health and metrics, the webhook), and Telegram's updates by webhook when
+    KHABAR_WEBHOOK_URL is set (every process receives them), else by long polling."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -212,26 +213,59 @@ async def serve(application: KhabarApplication, stop: asyncio.Event | None = Non
             await application.post_init(application)
         await application.start()
         services: Services = application.bot_data[BOT_DATA_KEY]
-        lease = Lease(services.redis, services.store.keys.poller(), POLLER_LEASE)
-        updater = application.updater
-        assert updater is not None
-        polling = False
+        settings = services.settings
+        deliverer, _ = application.bot_data["delivery"]
+        webhook = settings.webhook_url is not None
+        context = WebContext(
+            settings, services, lambda article: reader.card_with_buttons(services, article),
+            application.bot.username or "", _update_sink(application) if webhook else None,
+            deliverer.alive, views.web_page_texts(),
+        )
+        runner = await start_web(context)
         try:
-            while not stop.is_set():
-                if polling and not await lease.renew():
-                    log.warning("lost the poller lease; standing by")
-                    await updater.stop()
-                    polling = False
-                elif not polling and await lease.acquire():
-                    log.info("polling Telegram for updates")
-                    await updater.start_polling(allowed_updates=Update.ALL_TYPES)
-                    polling = True
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), POLLER_LEASE / 3)
+            if webhook:
+                await set_webhook(application.bot, settings)
+                log.info("receiving updates by webhook")
+                await stop.wait()
+            else:
+                await _poll(application, services, stop)
         finally:
-            if polling:
-                await updater.stop()
-                await lease.release()
+            await runner.cleanup()
             await application.stop()
             if application.post_shutdown:
                 await application.post_shutdown(application)
+
+
+def _update_sink(application: KhabarApplication
+                 ) -> Callable[[dict[str, Any]], Coroutine[Any, Any, None]]:
+    async def put(data: dict[str, Any]) -> None:
+        await application.update_queue.put(Update.de_json(data, application.bot))
+
+    return put
+
+
+async def _poll(application: KhabarApplication, services: Services, stop: asyncio.Event
+                ) -> None:
+    """Of the processes sharing one Redis only the holder of the poller lease polls Telegram
+    (a second poller would get 409 Conflict); the others stand by and take over within a
+    lease when it dies."""
+    lease = Lease(services.redis, services.store.keys.poller(), POLLER_LEASE)
+    updater = application.updater
+    assert updater is not None
+    polling = False
+    try:
+        while not stop.is_set():
+            if polling and not await lease.renew():
+                log.warning("lost the poller lease; standing by")
+                await updater.stop()
+                polling = False
+            elif not polling and await lease.acquire():
+                log.info("polling Telegram for updates")
+                await updater.start_polling(allowed_updates=Update.ALL_TYPES)
+                polling = True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), POLLER_LEASE / 3)
+    finally:
+        if polling:
+            await updater.stop()
+            await lease.release()

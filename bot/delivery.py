@@ -258,6 +258,10 @@ class Deliverer:
             self._tasks.append(loop.create_task(self._work(consumer)))
         self._tasks.append(loop.create_task(self._housekeeping()))
 
+    def alive(self) -> bool:
+        """Every worker loop is running (for /healthz)."""
+        return bool(self._tasks) and not any(task.done() for task in self._tasks)
+
     async def stop(self) -> None:
         """Stop reading and starting chats; messages on their way get STOP_GRACE seconds to
         be answered and recorded; every chat not started goes back to the outbox, for another

@@ -151,3 +151,8 @@ STATS = (
     "⚠️ آخرین خطا: {error}"
 )
 NO_ERROR = "هیچ"
+
+# Web (bot/web.py): the page a short link that leads nowhere opens ------------------------------
+WEB_NOT_FOUND_TITLE = "خبری با این پیوند پیدا نشد"
+WEB_NOT_FOUND = "شاید پیوند ناقص است یا خبر دیگر در آرشیو نیست."
+WEB_OPEN_BOT = "جست‌وجو در خبرها با ربات «خبر»"

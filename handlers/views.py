@@ -16,6 +16,7 @@ from typing import Any
 from bot.article import Article
 from bot.jalali import format_date
 from bot.persian import to_persian_digits
+from bot.web import PageTexts
 from handlers import texts
 from storage.outbox import Delivery, Kind
 
@@ -247,3 +248,8 @@ def report(delivery: Delivery, failures: list[tuple[str, str]]) -> dict[str, Any
     if delivery.kind is not Kind.RETRACT and delivery.counts["sent"]:
         lines += ["", texts.RETRACT_HINT.format(id=delivery.id)]
     return {"text": "\n".join(lines), "parse_mode": None, "reply_markup": None}
+
+
+def web_page_texts() -> PageTexts:
+    """The words of the web server's page for a dead short link."""
+    return PageTexts(texts.WEB_NOT_FOUND_TITLE, texts.WEB_NOT_FOUND, texts.WEB_OPEN_BOT)

@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 import uuid
 
+import aiohttp
 from redis.asyncio import Redis
 
 from handlers import texts
@@ -19,7 +21,8 @@ from tests.storage_fixtures import TEST_REDIS_URL
 def environment(url: str, prefix: str) -> dict[str, str]:
     """`khabar run`'s environment: the fake server, the test Redis under its own prefix."""
     return {**os.environ, "KHABAR_BOT_API_URL": url, "KHABAR_BOT_TOKEN": TOKEN,
-            "KHABAR_REDIS_URL": TEST_REDIS_URL, "KHABAR_REDIS_PREFIX": prefix}
+            "KHABAR_REDIS_URL": TEST_REDIS_URL, "KHABAR_REDIS_PREFIX": prefix,
+            "KHABAR_HTTP_PORT": "0"}
 
 
 async def khabar_run(env: dict[str, str], output: int) -> asyncio.subprocess.Process:
@@ -99,6 +102,55 @@ async def test_two_processes_poll_one_at_a_time_and_the_other_takes_over() -> No
                 process.terminate()
                 await process.wait()
         await runner.cleanup()
+        async for key in redis.scan_iter(match=f"{prefix}:*"):
+            await redis.delete(key)
+        await redis.aclose()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_khabar_run_serves_http_and_takes_webhook_updates() -> None:
+    telegram = FakeTelegram()
+    runner, url = await serve(telegram)
+    prefix = f"khabar-test-run-{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    env = {**environment(url, prefix), "KHABAR_HTTP_PORT": str(port),
+           "KHABAR_WEBHOOK_URL": f"http://127.0.0.1:{port}",
+           "KHABAR_WEBHOOK_SECRET": "s3cret-webhook"}
+    process = await khabar_run(env, asyncio.subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await telegram.wait_until(lambda: bool(telegram.webhook.get("url")), timeout=20)
+        assert telegram.webhook["url"] == f"{base}/telegram/webhook"
+        assert telegram.webhook["secret_token"] == "s3cret-webhook"
+        update = {"update_id": 1, "message": {
+            "message_id": 1, "date": 0, "text": "/help", "chat": {"id": 91, "type": "private"},
+            "from": {"id": 91, "is_bot": False, "first_name": "مریم"},
+            "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}}
+        telegram.chat_types[91] = "private"
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{base}/healthz") as health:
+                assert health.status == 200
+            wrong = {"X-Telegram-Bot-Api-Secret-Token": "nope"}
+            async with http.post(f"{base}/telegram/webhook", json=update, headers=wrong) as r:
+                assert r.status == 403
+            right = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-webhook"}
+            async with http.post(f"{base}/telegram/webhook", json=update, headers=right) as r:
+                assert r.status == 200
+        [reply] = await telegram.wait_for(91, after=0, timeout=10)
+        assert reply.text.startswith("راهنمای «خبر»")
+        assert telegram.calls["getupdates"] == 0, "no polling in webhook mode"
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 15) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await runner.cleanup()
+        redis = Redis.from_url(TEST_REDIS_URL)
         async for key in redis.scan_iter(match=f"{prefix}:*"):
             await redis.delete(key)
         await redis.aclose()

@@ -73,6 +73,7 @@ async def cluster(count: int, limits: Limits | None = None, chats: range = CHATS
         await subscribers.subscribe(chat, ChatKind.PRIVATE)
     env = {**os.environ, "KHABAR_BOT_API_URL": url, "KHABAR_BOT_TOKEN": TOKEN,
            "KHABAR_REDIS_URL": TEST_REDIS_URL, "KHABAR_REDIS_PREFIX": prefix,
+           "KHABAR_HTTP_PORT": "0",
            **{f"KHABAR_{name.upper()}": value for name, value in settings.items()}}
     processes = [
         await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", env=env,
