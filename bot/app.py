@@ -25,6 +25,7 @@ from telegram.request import HTTPXRequest
 
 from bot.config import ConfigError, Settings
 from bot.delivery import ChannelPoster, Deliverer
+from bot.feeds import FeedPoller
 from bot.services import BOT_DATA_KEY, Services
 from bot.web import WebContext, set_webhook, start_web
 from handlers import admin, guard, inline, reader, texts, views
@@ -161,13 +162,15 @@ async def _start_delivery(application: KhabarApplication, services: Services) ->
     if settings.channel_ids:
         await poster.ensure_group()
         poster.start()
-    application.bot_data["delivery"] = (deliverer, poster)
+    feeds = FeedPoller(services.store, settings)
+    feeds.start()  # nothing to do without KHABAR_FEEDS
+    application.bot_data["delivery"] = (deliverer, poster, feeds)
 
 
 async def _post_shutdown(application: KhabarApplication) -> None:
     if "delivery" in application.bot_data:
-        deliverer, poster = application.bot_data.pop("delivery")
-        await asyncio.gather(poster.stop(), deliverer.stop())  # within SIGTERM's 10 s
+        deliverer, poster, feeds = application.bot_data.pop("delivery")
+        await asyncio.gather(poster.stop(), deliverer.stop(), feeds.stop())  # SIGTERM: 10 s
         await deliverer.bot.shutdown()
     if application.bot_data.get("own services"):
         await application.bot_data[BOT_DATA_KEY].redis.aclose()
@@ -214,7 +217,7 @@ async def serve(application: KhabarApplication, stop: asyncio.Event | None = Non
         await application.start()
         services: Services = application.bot_data[BOT_DATA_KEY]
         settings = services.settings
-        deliverer, _ = application.bot_data["delivery"]
+        deliverer = application.bot_data["delivery"][0]
         webhook = settings.webhook_url is not None
         context = WebContext(
             settings, services, lambda article: reader.card_with_buttons(services, article),

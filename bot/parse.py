@@ -438,7 +438,7 @@ def _build(units: list[_Unit], meta: _Meta, *, name: str, source: str | None) ->
 
     if lead is None and not (key_points or quotes or paragraphs):
         raise ParseError(name, "no article text after the title")
-    source = source or _source_of(meta.short_link or meta.url)
+    source = source or source_of(meta.short_link or meta.url)
     code = meta.code if meta.code and re.fullmatch(r"[A-Za-z0-9_-]{1,40}", meta.code) else None
     try:
         # Every piece is a normalized line or a stripped part of one: no need to normalize again.
@@ -509,7 +509,7 @@ def _is_heading(text: str) -> bool:
     )
 
 
-def _source_of(link: str | None) -> str | None:
+def source_of(link: str | None) -> str | None:
     if not link:
         return None
     host = re.sub(r"^https?://", "", link).split("/")[0].lower()

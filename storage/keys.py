@@ -185,3 +185,18 @@ class Keys:
         """String: present while Telegram asked the bot to wait (429 retry_after); its TTL is
         the time left."""
         return self._key("pause")
+
+    # Feeds (storage/feeds.py) ---------------------------------------------------------------
+    def feed_poller(self) -> str:
+        """String: the process that polls the RSS/Atom feeds (a lease, one at a time)."""
+        return self._key("lease", "feeds")
+
+    def feed(self, feed_id: str) -> str:
+        """Hash: one feed's poll state (url, etag, last_modified, next_poll, period, failures,
+        last_error, last_result, last_polled); `feed_id` is a digest of the feed's URL."""
+        return self._key("feed", feed_id)
+
+    def feed_seen(self, feed_id: str) -> str:
+        """Sorted set: digests of the items a feed has shown (guid, else link) → when last
+        seen in it (epoch seconds)."""
+        return self._key("feed", feed_id, "seen")

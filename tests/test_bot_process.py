@@ -4,13 +4,16 @@ on SIGTERM; a missing token is one clear line."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
 import sys
 import uuid
+from pathlib import Path
 
 import aiohttp
+from aiohttp import web
 from redis.asyncio import Redis
 
 from handlers import texts
@@ -151,6 +154,66 @@ async def test_khabar_run_serves_http_and_takes_webhook_updates() -> None:
             process.kill()
         await runner.cleanup()
         redis = Redis.from_url(TEST_REDIS_URL)
+        async for key in redis.scan_iter(match=f"{prefix}:*"):
+            await redis.delete(key)
+        await redis.aclose()
+
+
+async def test_two_processes_poll_a_feed_and_the_channel_gets_each_item_once() -> None:
+    feeds = Path(__file__).parent / "fixtures" / "feeds"
+    requests: list[str] = []
+    port = free_port()
+    site = f"http://127.0.0.1:{port}"
+
+    async def newspaper(request: web.Request) -> web.Response:
+        requests.append(request.path)
+        if request.path == "/rss":
+            rss = (feeds / "hamshahri.rss").read_text(encoding="utf-8")
+            return web.Response(text=rss.replace("http://www.hamshahrionline.ir", site),
+                                content_type="application/rss+xml", headers={"ETag": '"v1"'}
+                                if "If-None-Match" not in request.headers else None,
+                                status=200 if "If-None-Match" not in request.headers else 304)
+        page = feeds / f"hamshahri-{request.path.split('/')[-2]}.html"
+        if not page.exists():  # the feed links a page the site lost: the item itself is used
+            return web.Response(status=404, text="not found")
+        return web.Response(text=page.read_text(encoding="utf-8"), content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", newspaper)
+    newspaper_site = web.AppRunner(app)
+    await newspaper_site.setup()
+    await web.TCPSite(newspaper_site, "127.0.0.1", port).start()
+    telegram = FakeTelegram()
+    telegram.add_channel("@khabar_news", -100777)
+    runner, url = await serve(telegram)
+    prefix = f"khabar-test-run-{uuid.uuid4().hex[:8]}"
+    env = {**environment(url, prefix), "KHABAR_FEEDS": f"{site}/rss",
+           "KHABAR_CHANNEL_IDS": "@khabar_news", "KHABAR_FEED_INTERVAL": "10",
+           "KHABAR_CHANNEL_MAX_AGE_HOURS": "1000000"}
+    processes = [await khabar_run(env, asyncio.subprocess.DEVNULL) for _ in range(2)]
+    redis = Redis.from_url(TEST_REDIS_URL, decode_responses=True)
+    try:
+        await telegram.wait_until(lambda: len(telegram.chat(-100777)) >= 3, timeout=40)
+        # The poller stops; the other process takes the feed over and polls it again.
+        holder = await redis.get(f"{prefix}:lease:feeds")
+        assert holder is not None
+        [polling] = [p for p in processes if p.pid == int(holder.split(":")[1])]
+        polling.terminate()
+        await telegram.wait_until(lambda: requests.count("/rss") >= 2, timeout=30)
+        await asyncio.sleep(2)  # whatever the second poll would post has had time to
+        titles = [sent.text.splitlines()[0] for sent in telegram.chat(-100777)]
+        assert len(titles) == len(set(titles)) == 3, titles
+        assert "ساعت کار بوستان‌های تهران در پاییز تغییر کرد" in titles, "from the item"
+        assert telegram.duplicates() == {}
+        assert sum(1 for path in requests if path.startswith("/news/")) == 3, "pages once"
+    finally:
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                process.terminate()
+        for process in processes:
+            await process.wait()
+        await runner.cleanup()
+        await newspaper_site.cleanup()
         async for key in redis.scan_iter(match=f"{prefix}:*"):
             await redis.delete(key)
         await redis.aclose()
