@@ -16,6 +16,7 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
+from aiohttp import web
 from redis.exceptions import RedisError
 from telegram import Bot, BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -170,7 +171,11 @@ async def _start_delivery(application: KhabarApplication, services: Services) ->
 async def _post_shutdown(application: KhabarApplication) -> None:
     if "delivery" in application.bot_data:
         deliverer, poster, feeds = application.bot_data.pop("delivery")
-        await asyncio.gather(poster.stop(), deliverer.stop(), feeds.stop())  # SIGTERM: 10 s
+        stopped = await asyncio.gather(poster.stop(), deliverer.stop(), feeds.stop(),
+                                       return_exceptions=True)  # together: SIGTERM allows 10 s
+        for failure in stopped:
+            if isinstance(failure, Exception):
+                log.error("stopping failed", exc_info=failure)
         await deliverer.bot.shutdown()
     if application.bot_data.get("own services"):
         await application.bot_data[BOT_DATA_KEY].redis.aclose()
@@ -224,8 +229,9 @@ async def serve(application: KhabarApplication, stop: asyncio.Event | None = Non
             application.bot.username or "", _update_sink(application) if webhook else None,
             deliverer.alive, views.web_page_texts(),
         )
-        runner = await start_web(context)
+        runner: web.AppRunner | None = None
         try:
+            runner = await start_web(context)
             if webhook:
                 await set_webhook(application.bot, settings)
                 log.info("receiving updates by webhook")
@@ -233,8 +239,11 @@ async def serve(application: KhabarApplication, stop: asyncio.Event | None = Non
             else:
                 await _poll(application, services, stop)
         finally:
-            await runner.cleanup()
-            await application.stop()
+            # SIGTERM allows 10 s: the web server, the handlers and the workers stop together.
+            stopping = [application.stop()] + ([runner.cleanup()] if runner else [])
+            for failure in await asyncio.gather(*stopping, return_exceptions=True):
+                if isinstance(failure, Exception):
+                    log.error("stopping failed", exc_info=failure)
             if application.post_shutdown:
                 await application.post_shutdown(application)
 

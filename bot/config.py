@@ -6,7 +6,7 @@ import json
 import re
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "KHABAR_"
@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8080"
     ingest_token: SecretStr | None = None
     webhook_url: str | None = None
-    webhook_secret: SecretStr | None = None
+    webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
     retention_days: int = Field(default=90, ge=1)
     broadcast_rate: float = Field(default=25, gt=0, le=1000)
     paid_broadcast: bool = False
@@ -116,7 +116,11 @@ class Settings(BaseSettings):
 
     @field_validator("webhook_secret")
     @classmethod
-    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+    def _secret_shape(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None and info.data.get("webhook_url"):
+            # Without it anyone who finds the webhook could post updates as an admin.
+            raise ValueError("required when KHABAR_WEBHOOK_URL is set (the same in every "
+                             "process)")
         if value is not None and not _WEBHOOK_SECRET.match(value.get_secret_value()):
             raise ValueError("must be 1-256 characters of A-Z a-z 0-9 _ -")
         return value

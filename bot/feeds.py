@@ -55,6 +55,7 @@ from storage.keys import Keys
 from storage.locks import Lease
 
 log = logging.getLogger("khabar.feeds")
+_LINK_CODE = re.compile(r"/(?:news|fa/news)/(\d{3,12})(?:/|$)")
 
 LEASE_SECONDS = 30.0
 """The poller's lease; renewed every third of it, during a poll too."""
@@ -459,6 +460,9 @@ def _article_id(item: Item, code: str | None) -> str:
     the same id, with or without its page."""
     if code and re.fullmatch(r"[A-Za-z0-9_-]{1,40}", code):
         return code
+    # Nastooh links carry the code too (/news/948104/...): the same id when the page fails.
+    if item.link and (found := _LINK_CODE.search(urlsplit(item.link).path)):
+        return found.group(1)
     return stable_id(item.link or item.key)
 
 

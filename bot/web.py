@@ -44,7 +44,7 @@ from bot.delivery import CardMaker, start_breaking
 from bot.parse import ParseError, parse_breaking, parse_bytes
 from bot.services import Services
 from storage.articles import Saved, published_timestamp
-from storage.outbox import Delivery
+from storage.outbox import Delivery, Kind
 
 log = logging.getLogger("khabar.web")
 access_log = logging.getLogger("khabar.web.access")
@@ -277,7 +277,9 @@ def authorize(request: web.Request) -> None:
                        headers={"WWW-Authenticate": 'Bearer realm="khabar"'})
     # Compared as bytes: compare_digest refuses non-ASCII str, and the time it takes must not
     # depend on how much of the token was right.
-    if not hmac.compare_digest(given.strip().encode(), token.get_secret_value().encode()):
+    # A header with bytes that are not UTF-8 arrives with surrogates: still just a wrong token.
+    if not hmac.compare_digest(given.strip().encode("utf-8", "surrogateescape"),
+                               token.get_secret_value().encode()):
         log.info("refused %s %s: wrong bearer token", request.method, request.path)
         raise ApiError(401, "wrong token", headers={
             "WWW-Authenticate": 'Bearer realm="khabar", error="invalid_token"'})
@@ -414,12 +416,15 @@ async def post_breaking(request: web.Request) -> web.StreamResponse:
     saved = await store.save(article, announce=False)
     code = await store.links.code(article.id)
     stored = _stored(store.links.url, article.id, code, saved)
-    if saved is Saved.UNCHANGED:
+    if saved is Saved.UNCHANGED and (
+        sent := await ctx.services.outbox.recent_for(article.id, Kind.BREAKING)
+    ):
         # The same item again (a client retrying after a timeout, most often): sending it
-        # twice to every subscriber is worse than asking the sender to change it.
-        raise ApiError(409, "this breaking item is already stored exactly so (sent before?); "
+        # twice to every subscriber is worse than asking the sender to change it. An item
+        # stored by a request that failed before its delivery was made is sent now.
+        raise ApiError(409, f"this breaking item was sent already (delivery {sent}); "
                             "nothing was sent again: change it to send it anew",
-                       article=stored)
+                       article=stored, delivery=sent)
     delivery = await start_breaking(ctx.services.outbox, ctx.settings, article,
                                     await ctx.card(article), None)
     if delivery is None:
@@ -551,7 +556,8 @@ async def telegram_webhook(request: web.Request) -> web.StreamResponse:
     secret = ctx.settings.webhook_secret
     if secret is not None:
         given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
+        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"),
+                                   secret.get_secret_value().encode()):
             log.warning("refused a webhook request: %s secret token",
                         "wrong" if given else "no")
             raise ApiError(403, "forbidden: wrong or missing secret token")

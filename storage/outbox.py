@@ -540,6 +540,19 @@ class Outbox:
         ids = sorted(await awaited(self.redis.smembers(self.keys.active_deliveries())), key=int)
         return list((await self.get_many(ids)).values())
 
+    async def recent_for(self, article_id: str, kind: Kind, look_back: int = 200
+                         ) -> str | None:
+        """The newest of the last `look_back` deliveries that sent this article as `kind`."""
+        ids = await self.redis.zrevrange(self.keys.deliveries(), 0, look_back - 1)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for delivery_id in ids:
+                pipe.hmget(self.keys.delivery(delivery_id), ["article", "kind"])
+            found = await pipe.execute()
+        for delivery_id, (article, sent_as) in zip(ids, found, strict=True):
+            if article == article_id and sent_as == kind.value:
+                return str(delivery_id)
+        return None
+
     async def set_progress_message(self, delivery_id: str, message_id: int) -> None:
         await awaited(self.redis.hset(self.keys.delivery(delivery_id), "progress",
                                       str(message_id)))
