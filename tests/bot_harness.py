@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.services import Services
 from storage.articles import ArticleStore
 from tests.fake_telegram import TOKEN, FakeTelegram, Limits, Sent, User, serve
-from tests.storage_fixtures import TEST_REDIS_URL
+from tests.storage_fixtures import TEST_REDIS_URL, drop_prefix
 
 
 @dataclass
@@ -90,8 +90,7 @@ async def running_bot(telegram: FakeTelegram | None = None, **overrides: Any
         await application.shutdown()
         await runner.cleanup()
         redis = services.redis
-        async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
-            await redis.delete(key)
+        await drop_prefix(redis, prefix)
         await redis.aclose()
 
 

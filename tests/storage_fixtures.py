@@ -28,8 +28,7 @@ async def redis(request: pytest.FixtureRequest) -> AsyncIterator[Redis]:
 async def keys(redis: Redis) -> AsyncIterator[Keys]:
     keys = Keys(f"khabar-test-{uuid.uuid4().hex[:12]}")
     yield keys
-    async for key in redis.scan_iter(match=f"{keys.prefix}:*", count=1000):
-        await redis.delete(key)
+    await drop_prefix(redis, keys.prefix)
 
 
 async def snapshot(client: Redis, prefix: str) -> dict[str, object]:
@@ -68,3 +67,9 @@ def snapshot_now(prefix: str) -> dict[str, object]:
             await client.aclose()
 
     return asyncio.run(take())
+
+
+async def drop_prefix(client: Redis, prefix: str) -> None:
+    """Remove every key a test made under its prefix."""
+    async for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+        await client.delete(key)

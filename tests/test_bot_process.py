@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 
 from handlers import texts
 from tests.fake_telegram import TOKEN, FakeTelegram, serve
-from tests.storage_fixtures import TEST_REDIS_URL
+from tests.storage_fixtures import TEST_REDIS_URL, drop_prefix
 
 
 def environment(url: str, prefix: str) -> dict[str, str]:
@@ -51,8 +51,7 @@ async def test_khabar_run_answers_and_stops_cleanly_on_sigterm() -> None:
             process.kill()
         await runner.cleanup()
         redis = Redis.from_url(TEST_REDIS_URL)
-        async for key in redis.scan_iter(match=f"{prefix}:*"):
-            await redis.delete(key)
+        await drop_prefix(redis, prefix)
         await redis.aclose()
     assert process.returncode == 0
     assert TOKEN.encode() not in stderr and b"Application.stop() complete" in stderr
@@ -105,8 +104,7 @@ async def test_two_processes_poll_one_at_a_time_and_the_other_takes_over() -> No
                 process.terminate()
                 await process.wait()
         await runner.cleanup()
-        async for key in redis.scan_iter(match=f"{prefix}:*"):
-            await redis.delete(key)
+        await drop_prefix(redis, prefix)
         await redis.aclose()
 
 
@@ -154,8 +152,7 @@ async def test_khabar_run_serves_http_and_takes_webhook_updates() -> None:
             process.kill()
         await runner.cleanup()
         redis = Redis.from_url(TEST_REDIS_URL)
-        async for key in redis.scan_iter(match=f"{prefix}:*"):
-            await redis.delete(key)
+        await drop_prefix(redis, prefix)
         await redis.aclose()
 
 
@@ -214,6 +211,5 @@ async def test_two_processes_poll_a_feed_and_the_channel_gets_each_item_once() -
             await process.wait()
         await runner.cleanup()
         await newspaper_site.cleanup()
-        async for key in redis.scan_iter(match=f"{prefix}:*"):
-            await redis.delete(key)
+        await drop_prefix(redis, prefix)
         await redis.aclose()

@@ -23,7 +23,7 @@ from storage.outbox import Delivery, Kind, Outbox, Status
 from storage.redis import connect
 from storage.subscribers import ChatKind, Subscribers
 from tests.fake_telegram import TOKEN, FakeTelegram, Limits, serve
-from tests.storage_fixtures import TEST_REDIS_URL
+from tests.storage_fixtures import TEST_REDIS_URL, drop_prefix
 
 CHATS = range(20_001, 20_301)
 FEWER = range(20_001, 20_101)
@@ -92,8 +92,7 @@ async def cluster(count: int, limits: Limits | None = None, chats: range = CHATS
         for process in processes:
             await process.wait()
         await runner.cleanup()
-        async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
-            await redis.delete(key)
+        await drop_prefix(redis, prefix)
         await redis.aclose()
 
 

@@ -30,7 +30,7 @@ from storage.articles import ArticleStore
 from storage.feeds import SEEN_KEPT, FeedStore
 from storage.keys import Keys
 from storage.redis import connect
-from tests.storage_fixtures import TEST_REDIS_URL
+from tests.storage_fixtures import TEST_REDIS_URL, drop_prefix
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
 
@@ -176,8 +176,7 @@ async def store() -> AsyncIterator[ArticleStore]:
     a Redis that two clients share."""
     store = await fresh_store()
     yield store
-    async for key in store.redis.scan_iter(match=f"{store.keys.prefix}:*", count=1000):
-        await store.redis.delete(key)
+    await drop_prefix(store.redis, store.keys.prefix)
     await store.redis.aclose()
 
 

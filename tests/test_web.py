@@ -34,7 +34,7 @@ from storage.subscribers import ChatKind
 from tests.bot_harness import running_bot
 from tests.conftest import FIXTURES
 from tests.fake_telegram import TOKEN, FakeTelegram, serve
-from tests.storage_fixtures import TEST_REDIS_URL
+from tests.storage_fixtures import TEST_REDIS_URL, drop_prefix
 from tests.test_bot_reader import unreachable_redis
 
 PUBLIC = "https://khabar.example.ir"
@@ -123,8 +123,7 @@ async def serving(services: Services | None = None, *, webhook: bool = False,
         await runner.cleanup()
         if own:
             redis = services.redis
-            async for key in redis.scan_iter(match=f"{settings.redis_prefix}:*", count=1000):
-                await redis.delete(key)
+            await drop_prefix(redis, settings.redis_prefix)
             await redis.aclose()
 
 
