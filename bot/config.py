@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     feed_interval: float = Field(default=300, ge=10)
     feed_timeout: float = Field(default=20, gt=0)
     feed_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    feed_allow_private: bool = False
 
     _lists = field_validator("admin_ids", "feeds", mode="before")(_split_list)
 

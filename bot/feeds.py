@@ -29,6 +29,7 @@ import io
 import ipaddress
 import logging
 import re
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -42,6 +43,8 @@ import feedparser
 import lxml.etree
 import lxml.html
 import trafilatura
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import ThreadedResolver
 from pydantic import ValidationError
 
 from bot import metrics
@@ -174,6 +177,52 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     with contextlib.suppress(TypeError, ValueError):
         return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
     return None
+
+
+def _public(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_global
+    except ValueError:
+        return False
+
+
+class PublicResolver(AbstractResolver):
+    """Resolves as usual but keeps only public addresses: feeds are other people's, and an
+    item linking to (or redirecting to) an address inside the newsroom's network would have
+    that page fetched and its text published."""
+
+    def __init__(self) -> None:
+        self._inner = ThreadedResolver()
+
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        found = [a for a in await self._inner.resolve(host, port, family) if _public(a["host"])]
+        if not found:
+            raise OSError(f"{host} has no public address")
+        return found
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+async def _public_hop(session: aiohttp.ClientSession, context: Any,
+                      params: aiohttp.TraceRequestStartParams) -> None:
+    # Every request, redirects included; host names are checked by PublicResolver, addresses
+    # written in the URL (which are not resolved) here.
+    host = params.url.host or ""
+    with contextlib.suppress(ValueError):
+        if not ipaddress.ip_address(host.strip("[]")).is_global:
+            raise FetchError("a private or local address")
+
+
+def feed_session(allow_private: bool) -> aiohttp.ClientSession:
+    """The poller's HTTP client: public addresses only, unless KHABAR_FEED_ALLOW_PRIVATE."""
+    if allow_private:
+        return aiohttp.ClientSession()
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(_public_hop)
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(resolver=PublicResolver()),
+                                 trace_configs=[trace])
 
 
 async def fetch(
@@ -567,14 +616,15 @@ class FeedPoller:
         """Poll every feed that is due now; the counts of COUNTS."""
         if self.session is not None:
             return await self._poll(self.session, start_up=False)
-        async with aiohttp.ClientSession() as session:
+        async with feed_session(self.settings.feed_allow_private) as session:
             return await self._poll(session, start_up=False)
 
     async def _run(self) -> None:
         async with contextlib.AsyncExitStack() as stack:
             session = self.session
             if session is None:
-                session = await stack.enter_async_context(aiohttp.ClientSession())
+                session = await stack.enter_async_context(
+                    feed_session(self.settings.feed_allow_private))
             lease = Lease(self.store.redis, self.keys.feed_poller(), self.lease_seconds)
             holding, start_up = False, True
             try:

@@ -186,7 +186,7 @@ async def test_two_processes_poll_a_feed_and_the_channel_gets_each_item_once() -
     prefix = f"khabar-test-run-{uuid.uuid4().hex[:8]}"
     env = {**environment(url, prefix), "KHABAR_FEEDS": f"{site}/rss",
            "KHABAR_CHANNEL_IDS": "@khabar_news", "KHABAR_FEED_INTERVAL": "10",
-           "KHABAR_CHANNEL_MAX_AGE_HOURS": "1000000"}
+           "KHABAR_CHANNEL_MAX_AGE_HOURS": "1000000", "KHABAR_FEED_ALLOW_PRIVATE": "true"}
     processes = [await khabar_run(env, asyncio.subprocess.DEVNULL) for _ in range(2)]
     redis = Redis.from_url(TEST_REDIS_URL, decode_responses=True)
     try:

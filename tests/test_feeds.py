@@ -419,7 +419,8 @@ async def test_errors_back_off_exponentially_and_a_recovered_feed_goes_back_to_i
 ) -> None:
     clock = Clock()
     feeds = FeedPoller(store, Settings(feeds=[site.local("/rss")], feed_interval=300,
-                                       feed_timeout=1.0), clock=clock)  # its own client
+                                       feed_timeout=1.0, feed_allow_private=True),
+                       clock=clock)  # its own client
     delays = []
     for _ in range(3):
         assert (await feeds.poll_once())["errors"] == 1
@@ -435,6 +436,24 @@ async def test_errors_back_off_exponentially_and_a_recovered_feed_goes_back_to_i
     state = await feeds.state.get(site.local("/rss"))
     assert state.failures == 0 and state.last_error is None
     assert state.next_poll == pytest.approx(clock.now + 1800)
+
+
+async def test_feeds_at_private_addresses_are_not_fetched(
+    store: ArticleStore, site: Site
+) -> None:
+    site.file(site.local("/rss"), "hamshahri.rss", "application/rss+xml")
+    local = [site.local("/rss"), f"http://localhost:{site.port}/rss",
+             f"http://[::1]:{site.port}/rss"]
+    feeds = FeedPoller(store, Settings(feeds=local, feed_timeout=1.0), clock=Clock())
+    assert (await feeds.poll_once())["errors"] == 3
+    assert site.requests == [], "nothing was asked of a local address"
+    state = await feeds.state.get(f"http://localhost:{site.port}/rss")
+    assert state.last_error is not None and "Cannot connect to host localhost" in state.last_error
+    later = Clock()
+    later.now = state.next_poll  # past the failed poll's backoff
+    allowed = FeedPoller(store, Settings(feeds=local[:1], feed_timeout=1.0,
+                                         feed_allow_private=True), clock=later)
+    assert (await allowed.poll_once())["ok"] == 1
 
 
 async def test_a_busy_server_is_asked_again_no_sooner_than_it_says(
