@@ -34,6 +34,7 @@ from storage.articles import ArticleStore  # noqa: E402
 from storage.keys import Keys  # noqa: E402
 from storage.redis import connect  # noqa: E402
 from tests.fake_telegram import TOKEN  # noqa: E402
+from tests.storage_fixtures import drop_prefix  # noqa: E402
 
 ARTICLES = 500
 
@@ -113,12 +114,11 @@ async def run(commands: int, users: int, rate: float, redis_url: str) -> None:
               f"{percentile(latencies, 50):.1f} ms, p99 {percentile(latencies, 99):.1f} ms, "
               f"max {max(latencies):.1f} ms")
     finally:
-        bot.terminate()
-        fake.terminate()
+        bot.terminate()  # first, while the server it says goodbye to is still there
         bot.wait(10)
+        fake.terminate()
         fake.wait(10)
-        async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
-            await redis.delete(key)
+        await drop_prefix(redis, prefix)
         await redis.aclose()
 
 

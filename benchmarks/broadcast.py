@@ -49,6 +49,7 @@ from storage.outbox import ENQUEUE_PAGE, Kind, Outbox, Status  # noqa: E402
 from storage.redis import connect  # noqa: E402
 from storage.subscribers import ChatKind, Subscribers  # noqa: E402
 from tests.fake_telegram import TOKEN  # noqa: E402
+from tests.storage_fixtures import drop_prefix  # noqa: E402
 
 FIRST_CHAT = 1_000_000
 BARE_CONCURRENCY = 64
@@ -151,8 +152,7 @@ async def broadcast(redis_url: str, subscribers: int, processes: int, paid: bool
                 bot.send_signal(signal.SIGTERM)
             for bot in bots:
                 bot.wait(20)
-            async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
-                await redis.delete(key)
+            await drop_prefix(redis, prefix)
             await redis.aclose()
     return Result(sent=stats["sent"], seconds=stats["span"], rate_limited=stats["rate_limited"],
                   lost=subscribers - blocked - stats["reached"], duplicated=stats["duplicates"],
@@ -205,8 +205,7 @@ async def enqueue(redis_url: str, subscribers: int) -> tuple[float, float]:
         filled = time.perf_counter() - began
         assert await outbox.depth() == subscribers
     finally:
-        async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
-            await redis.delete(key)
+        await drop_prefix(redis, prefix)
         await redis.aclose()
     return snapshot, filled
 

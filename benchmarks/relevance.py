@@ -36,6 +36,7 @@ from bot.article import Article  # noqa: E402
 from storage.articles import ArticleStore  # noqa: E402
 from storage.keys import Keys  # noqa: E402
 from storage.redis import connect  # noqa: E402
+from tests.storage_fixtures import drop_prefix  # noqa: E402
 
 TOPICS = ROOT / "tests" / "fixtures" / "relevance" / "topics.json"
 CUTOFF = 5
@@ -134,8 +135,7 @@ async def khabar_rankings(test: TestSet, url: str = "memory://") -> list[list[st
             rankings.append([hit.article_id for hit in results.hits])
         return rankings
     finally:
-        async for key in redis.scan_iter(match=f"{keys.prefix}:*", count=1000):
-            await redis.delete(key)
+        await drop_prefix(redis, keys.prefix)
         await redis.aclose()
 
 
