@@ -650,6 +650,7 @@ class ChannelPoster:
     max_age: timedelta = timedelta(hours=24)
     _stop: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
+    _grouped: bool = field(default=False, init=False)
 
     @property
     def keys(self) -> Keys:
@@ -675,21 +676,26 @@ class ChannelPoster:
                 else:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stop.wait(), POSTER_LEASE / 3)
-            except Exception:
+            except Exception as error:
                 log.exception("channel posting failed; trying again shortly")
+                if "NOGROUP" in str(error):  # the stream was lost: make the group again
+                    self._grouped = False
                 await asyncio.sleep(1.0)
         if holding:
             await lease.release()
 
     async def ensure_group(self) -> None:
         """The posters' group starts at the end: what was stored before khabar first ran with
-        channels is archive, not news."""
+        channels is archive, not news. Asked of Redis once per poster."""
+        if self._grouped:
+            return
         try:
             await self.store.redis.xgroup_create(self.keys.new_articles(), CHANNEL_GROUP,
                                                  id="$", mkstream=True)
         except ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
+        self._grouped = True
 
     async def post_new(self, block_ms: int = 0) -> int:
         """Post what was stored since the last call; returns how many articles were posted."""

@@ -53,6 +53,10 @@ def _admin(context: ContextTypes.DEFAULT_TYPE, update: Update) -> bool:
     return user is not None and user.id in _services(context).settings.admin_ids
 
 
+async def _not_an_article(message: Message, problem: str) -> None:
+    await reader.say(message, texts.NOT_AN_ARTICLE.format(problem=problem))
+
+
 async def _preview_card(message: Message, article: Article) -> None:
     for payload in payloads(article):
         await reader.reply(message, payload)
@@ -78,7 +82,7 @@ async def breaking(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await reader.say(message, texts.ASK_BREAKING)
             return
     except ParseError as error:
-        await reader.say(message, texts.NOT_AN_ARTICLE.format(problem=error.problem))
+        await _not_an_article(message, error.problem)
         return
     await preview_breaking(message, context, article)
 
@@ -115,12 +119,12 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     name = message.document.file_name or "file"
     if not name.lower().endswith(".txt"):
-        await reader.say(message, texts.NOT_AN_ARTICLE.format(problem=texts.ONLY_TXT))
+        await _not_an_article(message, texts.ONLY_TXT)
         return
     try:
         article = parse_bytes(await _download(message), name=name)
     except ParseError as error:
-        await reader.say(message, texts.NOT_AN_ARTICLE.format(problem=error.problem))
+        await _not_an_article(message, error.problem)
         return
     await _store_and_offer(message, context, article)
 
@@ -138,7 +142,7 @@ async def pasted(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         article = parse_bytes(message.text.encode(), name="text")
     except ParseError as error:
-        await reader.say(message, texts.NOT_AN_ARTICLE.format(problem=error.problem))
+        await _not_an_article(message, error.problem)
         return
     await _store_and_offer(message, context, article)
 

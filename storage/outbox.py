@@ -604,6 +604,3 @@ class Outbox:
             return None
         stamp, _, text = value.partition(" ")
         return float(stamp), text
-
-    async def posted(self, channel: str, article_id: str) -> bool:
-        return bool(await awaited(self.redis.sismember(self.keys.posted(channel), article_id)))

@@ -166,9 +166,6 @@ class Grant:
     chats: list[float | None]
     wait: float
 
-    def granted(self) -> list[int]:
-        return [n for n, verdict in enumerate(self.chats) if verdict == 0.0]
-
 
 @dataclass
 class RateLimiter:
@@ -219,7 +216,3 @@ class RateLimiter:
     async def pause(self, seconds: float, why: str = "429") -> None:
         """Hold every worker of every process back for `seconds` from now."""
         await self._pause(keys=[self.keys.pause()], args=[max(1, int(seconds * 1000)), why])
-
-    async def paused_for(self) -> float:
-        """Seconds left of a pause (0 when none)."""
-        return max(0, int(await self.redis.pttl(self.keys.pause()))) / 1000

@@ -28,6 +28,19 @@ def environment(url: str, prefix: str) -> dict[str, str]:
             "KHABAR_HTTP_PORT": "0"}
 
 
+async def clean_up(processes: list[asyncio.subprocess.Process], runner: web.AppRunner,
+                   prefix: str) -> None:
+    """Processes still running are killed; the fake server stops; the test's keys go."""
+    for process in processes:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    await runner.cleanup()
+    redis = Redis.from_url(TEST_REDIS_URL)
+    await drop_prefix(redis, prefix)
+    await redis.aclose()
+
+
 async def khabar_run(env: dict[str, str], output: int) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "run", env=env, stdout=output, stderr=output
@@ -47,12 +60,7 @@ async def test_khabar_run_answers_and_stops_cleanly_on_sigterm() -> None:
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 20)
     finally:
-        if process.returncode is None:
-            process.kill()
-        await runner.cleanup()
-        redis = Redis.from_url(TEST_REDIS_URL)
-        await drop_prefix(redis, prefix)
-        await redis.aclose()
+        await clean_up([process], runner, prefix)
     assert process.returncode == 0
     assert TOKEN.encode() not in stderr and b"Application.stop() complete" in stderr
 
@@ -148,12 +156,7 @@ async def test_khabar_run_serves_http_and_takes_webhook_updates() -> None:
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 15) == 0
     finally:
-        if process.returncode is None:
-            process.kill()
-        await runner.cleanup()
-        redis = Redis.from_url(TEST_REDIS_URL)
-        await drop_prefix(redis, prefix)
-        await redis.aclose()
+        await clean_up([process], runner, prefix)
 
 
 async def test_two_processes_poll_a_feed_and_the_channel_gets_each_item_once() -> None:
