@@ -21,7 +21,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 test: lint
-	$(VENV)/bin/python tests/with_redis.py $(VENV)/bin/pytest
+	$(VENV)/bin/python tests/support/with_redis.py $(VENV)/bin/pytest
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bot.py [--commands 1000] [--users 50] [--redis URL]
 
-Starts the fake Bot API server (`python -m tests.fake_telegram --no-limits`: Telegram's rates
+Starts the fake Bot API server (`python -m tests.support.fake_telegram --no-limits`: Telegram's rates
 are not what is measured here) and `khabar run` as separate processes, stores 500 synthetic
 articles, then each of the users sends its share of the commands (half /latest, half /search
 with words from the articles), paced so that all together send --rate commands a second:
@@ -33,8 +33,8 @@ from benchmarks.search import Corpus, percentile  # noqa: E402
 from storage.articles import ArticleStore  # noqa: E402
 from storage.keys import Keys  # noqa: E402
 from storage.redis import connect  # noqa: E402
-from tests.fake_telegram import TOKEN  # noqa: E402
-from tests.storage_fixtures import drop_prefix  # noqa: E402
+from tests.support.fake_telegram import TOKEN  # noqa: E402
+from tests.support.storage_fixtures import drop_prefix  # noqa: E402
 
 ARTICLES = 500
 
@@ -83,7 +83,7 @@ async def run(commands: int, users: int, rate: float, redis_url: str) -> None:
            "KHABAR_BOT_TOKEN": TOKEN, "KHABAR_REDIS_URL": redis_url,
            "KHABAR_REDIS_PREFIX": prefix, "KHABAR_RETENTION_DAYS": "3650",
            "KHABAR_HTTP_PORT": "0"}
-    fake = subprocess.Popen([sys.executable, "-m", "tests.fake_telegram", "--port", str(port),
+    fake = subprocess.Popen([sys.executable, "-m", "tests.support.fake_telegram", "--port", str(port),
                              "--no-limits"], cwd=ROOT, stdout=subprocess.DEVNULL)
     bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

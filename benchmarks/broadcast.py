@@ -41,15 +41,15 @@ from telegram import Bot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
 from benchmarks.bot import free_port, wait_until_up  # noqa: E402
-from bot.article import Article  # noqa: E402
-from bot.card import payloads  # noqa: E402
 from bot.delivery import enqueue_if_free  # noqa: E402
+from bot.news.article import Article  # noqa: E402
+from bot.news.card import payloads  # noqa: E402
 from storage.keys import Keys  # noqa: E402
 from storage.outbox import ENQUEUE_PAGE, Kind, Outbox, Status  # noqa: E402
 from storage.redis import connect  # noqa: E402
 from storage.subscribers import ChatKind, Subscribers  # noqa: E402
-from tests.fake_telegram import TOKEN  # noqa: E402
-from tests.storage_fixtures import drop_prefix  # noqa: E402
+from tests.support.fake_telegram import TOKEN  # noqa: E402
+from tests.support.storage_fixtures import drop_prefix  # noqa: E402
 
 FIRST_CHAT = 1_000_000
 BARE_CONCURRENCY = 64
@@ -83,7 +83,7 @@ class FakeServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.fake_telegram", "--port", str(self.port)],
+            [sys.executable, "-m", "tests.support.fake_telegram", "--port", str(self.port)],
             cwd=ROOT, stdout=subprocess.DEVNULL,
         )
 

@@ -1,4 +1,4 @@
-"""Speed and quality of the Persian normalization (bot.persian.normalize).
+"""Speed and quality of the Persian normalization (bot.news.persian.normalize).
 
     .venv/bin/python benchmarks/persian.py [--iterations N]
 
@@ -18,8 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.lexicon import lexicon  # noqa: E402
-from bot.persian import clear_word_cache, normalize  # noqa: E402
+from bot.news.lexicon import lexicon  # noqa: E402
+from bot.news.persian import clear_word_cache, normalize  # noqa: E402
 from tests.conftest import read_tsv  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"

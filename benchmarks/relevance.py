@@ -32,11 +32,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.article import Article  # noqa: E402
+from bot.news.article import Article  # noqa: E402
 from storage.articles import ArticleStore  # noqa: E402
 from storage.keys import Keys  # noqa: E402
 from storage.redis import connect  # noqa: E402
-from tests.storage_fixtures import drop_prefix  # noqa: E402
+from tests.support.storage_fixtures import drop_prefix  # noqa: E402
 
 TOPICS = ROOT / "tests" / "fixtures" / "relevance" / "topics.json"
 CUTOFF = 5

@@ -15,8 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.card import render  # noqa: E402
-from bot.parse import parse_text  # noqa: E402
+from bot.news.card import render  # noqa: E402
+from bot.news.parse import parse_text  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "articles"
 

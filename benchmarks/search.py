@@ -33,10 +33,10 @@ from redis.asyncio import Redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.article import Article, KeyPoint, Quote  # noqa: E402
 from bot.ingest import BATCH, Writer  # noqa: E402
-from bot.lexicon import lexicon  # noqa: E402
-from storage.analysis import _stop_words  # noqa: E402
+from bot.news.analysis import _stop_words  # noqa: E402
+from bot.news.article import Article, KeyPoint, Quote  # noqa: E402
+from bot.news.lexicon import lexicon  # noqa: E402
 from storage.articles import ArticleStore  # noqa: E402
 from storage.keys import Keys  # noqa: E402
 from storage.redis import connect  # noqa: E402

@@ -26,11 +26,11 @@ from telegram.request import HTTPXRequest
 
 from bot.config import ConfigError, Settings
 from bot.delivery import ChannelPoster, Deliverer
-from bot.feeds import FeedPoller
+from bot.feeds.poller import FeedPoller
+from bot.news.analysis import query_terms
 from bot.services import BOT_DATA_KEY, Services
 from bot.web import WebContext, set_webhook, start_web
 from handlers import admin, guard, inline, reader, texts, views
-from storage.analysis import query_terms
 from storage.articles import ArticleStore
 from storage.keys import Keys
 from storage.locks import Lease

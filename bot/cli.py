@@ -13,11 +13,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from bot.article import Article
-from bot.card import render
 from bot.config import ConfigError, load_settings
 from bot.ingest import ProgressBar, ingest
-from bot.parse import ParseError, load_articles, parse_file
+from bot.news.article import Article
+from bot.news.card import render
+from bot.news.parse import ParseError, load_articles, parse_file
 from storage.articles import ArticleStore, Saved
 from storage.keys import Keys
 from storage.redis import StorageUnavailable, connect

@@ -47,8 +47,8 @@ from telegram.error import (
 from telegram.warnings import PTBUserWarning
 
 from bot import metrics
-from bot.article import TEHRAN, Article
 from bot.config import Settings
+from bot.news.article import TEHRAN, Article
 from storage.articles import ArticleStore
 from storage.keys import Keys
 from storage.locks import Lease

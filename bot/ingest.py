@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot.article import Article
-from bot.parse import ParseError, load_articles
+from bot.news.article import Article
+from bot.news.parse import ParseError, load_articles
 from storage.articles import ArticleStore, Saved, distinct_runs, index, published_timestamp
 from storage.search import analyze
 

@@ -38,10 +38,10 @@ from redis.exceptions import RedisError
 from telegram import Bot, Update
 
 from bot import metrics
-from bot.article import TEHRAN, Article
 from bot.config import ConfigError, Settings
 from bot.delivery import CardMaker, start_breaking
-from bot.parse import ParseError, parse_breaking, parse_bytes
+from bot.news.article import TEHRAN, Article
+from bot.news.parse import ParseError, parse_breaking, parse_bytes
 from bot.services import Services
 from storage.articles import Saved, published_timestamp
 from storage.outbox import Delivery, Kind
@@ -439,7 +439,7 @@ async def post_breaking(request: web.Request) -> web.StreamResponse:
 
 
 def breaking_in(kind: BodyKind, body: bytes) -> Article:
-    """`{"text": "..."}` or plain text as an editor types it (bot.parse.parse_breaking), or
+    """`{"text": "..."}` or plain text as an editor types it (bot.news.parse.parse_breaking), or
     a JSON Article; marked breaking, published now unless it says when."""
     # To the minute: the same text posted twice within a minute is the same item (same id
     # and content), which is how a retried request is told from a new one.

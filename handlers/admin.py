@@ -22,10 +22,10 @@ from telegram.ext import (
 )
 
 from bot import delivery as core
-from bot.article import TEHRAN, Article
-from bot.card import payloads
-from bot.parse import ParseError, parse_breaking, parse_bytes
-from bot.persian import to_ascii_digits, to_persian_digits
+from bot.news.article import TEHRAN, Article
+from bot.news.card import payloads
+from bot.news.parse import ParseError, parse_breaking, parse_bytes
+from bot.news.persian import to_ascii_digits, to_persian_digits
 from bot.services import Services
 from handlers import reader, texts, views
 from storage.locks import Lease

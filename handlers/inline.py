@@ -9,7 +9,7 @@ from telegram import InlineQueryResultArticle, Update
 from telegram.ext import Application, ContextTypes, InlineQueryHandler
 
 from bot import metrics
-from bot.card import render
+from bot.news.card import render
 from handlers import views
 from handlers.reader import buttons, services
 

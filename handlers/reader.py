@@ -22,7 +22,7 @@ from telegram.ext import (
 )
 
 from bot import metrics
-from bot.article import Article
+from bot.news.article import Article
 from bot.services import BOT_DATA_KEY, Services
 from handlers import texts, views
 from storage.shortlinks import ShortLinks

@@ -13,9 +13,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from bot.article import Article
-from bot.jalali import format_date
-from bot.persian import to_persian_digits
+from bot.news.article import Article
+from bot.news.jalali import format_date
+from bot.news.persian import to_persian_digits
 from bot.web import PageTexts
 from handlers import texts
 from storage.outbox import Delivery, Kind

@@ -20,8 +20,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
-from bot.article import TEHRAN, Article
-from bot.card import CARD_VERSION, payloads
+from bot.news.article import TEHRAN, Article
+from bot.news.card import CARD_VERSION, payloads
 from storage.keys import Keys
 from storage.redis import awaited
 from storage.search import Fields, Hit, SearchIndex, analyze, analyze_fields, fields, postings

@@ -4,11 +4,11 @@ in-process store (fakeredis, with Lua) for trying khabar without a server."""
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Awaitable
 from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-import fakeredis
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -29,21 +29,36 @@ class StorageUnavailable(RuntimeError):
     """Redis cannot be reached; the message is for operators and never holds a password."""
 
 
+_SECRET_PARAM = re.compile(r"((?:^|&)[^=&]*(?:token|key|secret|pass|auth|sig)[^=&]*=)[^&]*", re.I)
+
+
 def redact(url: str) -> str:
-    """The URL without its password: safe for logs and error messages."""
+    """The URL without its password or secret-looking query values (`?token=...`): safe for
+    logs and error messages."""
     parts = urlsplit(url)
-    if parts.password is None:
+    netloc = parts.netloc
+    if parts.password is not None:
+        user = f"{parts.username}:***@" if parts.username else "***@"
+        host = parts.hostname or ""
+        netloc = f"{user}{host}" + (f":{parts.port}" if parts.port else "")
+    query = _SECRET_PARAM.sub(r"\1***", parts.query)
+    if netloc == parts.netloc and query == parts.query:
         return url
-    user = f"{parts.username}:***@" if parts.username else "***@"
-    host = parts.hostname or ""
-    netloc = f"{user}{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def backoff(attempt: int, first: float = 0.5, most: float = 30.0) -> float:
+    """Seconds to wait before retry number `attempt` (0, 1, 2 ...): doubling from `first`, at
+    most `most`."""
+    return float(min(most, first * 2 ** min(attempt, 20)))
 
 
 async def connect(url: str) -> Redis:
     """A client with its own pool; StorageUnavailable when nothing answers there."""
     client: Redis
     if url.startswith(MEMORY_SCHEME):
+        import fakeredis  # only the embedded store needs it
+
         client = fakeredis.FakeAsyncRedis(decode_responses=True)
     else:
         client = Redis.from_url(url, decode_responses=True, health_check_interval=30)

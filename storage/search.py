@@ -39,9 +39,9 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
 
-from bot.article import Article
-from bot.persian import search_key
-from storage.analysis import query_terms, stem, terms
+from bot.news.analysis import query_terms, stem, terms
+from bot.news.article import Article
+from bot.news.persian import search_key
 from storage.keys import Keys
 from storage.redis import awaited, get_bytes
 

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
 
-from bot.article import ID_PATTERN, Article
+from bot.news.article import ID_PATTERN, Article
 from storage.keys import Keys
 from storage.redis import awaited
 

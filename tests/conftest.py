@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ("tests.storage_fixtures", "tests.bot_harness")
+pytest_plugins = ("tests.support.storage_fixtures", "tests.support.bot_harness")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ARTICLES = sorted((FIXTURES / "articles").glob("*.txt"))

@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from bot.parse import parse_file
-from bot.persian import to_ascii_digits
+from bot.news.parse import parse_file
+from bot.news.persian import to_ascii_digits
 from handlers import texts, views
 from storage.outbox import Delivery, Status
 from storage.subscribers import ChatKind
-from tests.bot_harness import Harness, running_bot
 from tests.conftest import ARTICLES, FIXTURES
-from tests.fake_telegram import FakeTelegram, Sent, User
+from tests.support.bot_harness import Harness, running_bot
+from tests.support.fake_telegram import FakeTelegram, Sent, User
 from tests.test_delivery import ADMIN, FAST, FAST_SETTINGS, breaking_sent, finished, subscribe
 
 READER = User(1001, "مریم")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage.analysis import stem, terms
+from bot.news.analysis import stem, terms
 from tests.conftest import FIXTURES, read_tsv
 
 STEMS = read_tsv(FIXTURES / "stems.tsv")

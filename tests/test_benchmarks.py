@@ -28,7 +28,7 @@ def test_persian_benchmark_prints_speed_and_repair_quality() -> None:
 
 
 def test_search_benchmark_prints_ingest_memory_and_latency() -> None:
-    from tests.storage_fixtures import TEST_REDIS_URL
+    from tests.support.storage_fixtures import TEST_REDIS_URL
 
     result = subprocess.run(
         [sys.executable, str(BENCHMARKS / "search.py"), "--articles", "300", "--queries", "5",
@@ -42,7 +42,7 @@ def test_search_benchmark_prints_ingest_memory_and_latency() -> None:
 
 
 def test_bot_benchmark_prints_reply_rate_and_latency() -> None:
-    from tests.storage_fixtures import TEST_REDIS_URL
+    from tests.support.storage_fixtures import TEST_REDIS_URL
 
     result = subprocess.run(
         [sys.executable, str(BENCHMARKS / "bot.py"), "--commands", "20", "--users", "4",
@@ -54,7 +54,7 @@ def test_bot_benchmark_prints_reply_rate_and_latency() -> None:
 
 
 def test_broadcast_benchmark_prints_rates_losses_and_the_bare_ceiling() -> None:
-    from tests.storage_fixtures import TEST_REDIS_URL
+    from tests.support.storage_fixtures import TEST_REDIS_URL
 
     result = subprocess.run(
         [sys.executable, str(BENCHMARKS / "broadcast.py"), "--enqueue", "300", "--free", "30",

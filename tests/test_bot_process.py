@@ -17,8 +17,8 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from handlers import texts
-from tests.fake_telegram import TOKEN, FakeTelegram, serve
-from tests.storage_fixtures import TEST_REDIS_URL, drop_prefix
+from tests.support.fake_telegram import TOKEN, FakeTelegram, serve
+from tests.support.storage_fixtures import TEST_REDIS_URL, drop_prefix
 
 
 def environment(url: str, prefix: str) -> dict[str, str]:

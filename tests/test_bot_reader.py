@@ -10,12 +10,12 @@ from datetime import date
 
 from redis.asyncio import Redis
 
-from bot.article import Article
-from bot.parse import parse_file
+from bot.news.article import Article
+from bot.news.parse import parse_file
 from handlers import texts
-from tests.bot_harness import Harness
 from tests.conftest import ARTICLES
-from tests.fake_telegram import User
+from tests.support.bot_harness import Harness
+from tests.support.fake_telegram import User
 
 READER = User(1001, "مریم")
 

@@ -8,11 +8,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from bot.article import TEHRAN, Article, KeyPoint, Quote
-from bot.card import MAX_MESSAGES, payloads, render
-from bot.parse import parse_file
+from bot.news.article import TEHRAN, Article, KeyPoint, Quote
+from bot.news.card import MAX_MESSAGES, payloads, render
+from bot.news.parse import parse_file
 from tests.conftest import ARTICLES, FIXTURES
-from tests.telegram_html import check_message
+from tests.support.telegram_html import check_message
 
 GOLDEN = Path(__file__).parent / "golden"
 

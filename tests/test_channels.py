@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from bot.article import TEHRAN, Article
-from bot.card import payloads
 from bot.delivery import post_to_channels
+from bot.news.article import TEHRAN, Article
+from bot.news.card import payloads
 from handlers import texts
 from storage.subscribers import ChatKind
-from tests.bot_harness import Harness, running_bot
-from tests.fake_telegram import FakeTelegram
+from tests.support.bot_harness import Harness, running_bot
+from tests.support.fake_telegram import FakeTelegram
 from tests.test_delivery import ADMIN, FAST, FAST_SETTINGS, breaking_sent, finished
 
 CHANNEL = "@khabar_news"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.article import Article
 from bot.cli import main
+from bot.news.article import Article
 from tests.conftest import ARTICLES, FIXTURES
-from tests.telegram_html import check_message
+from tests.support.telegram_html import check_message
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from bot.article import Article
 from bot.cli import main
+from bot.news.article import Article
 from tests.conftest import ARTICLES
-from tests.storage_fixtures import TEST_REDIS_URL, snapshot_now
+from tests.support.storage_fixtures import TEST_REDIS_URL, snapshot_now
 
 
 @pytest.fixture

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.article import Article
 from bot.delivery import start_breaking
+from bot.news.article import Article
 from handlers import reader, texts
 from storage.outbox import Status
 from storage.subscribers import ChatKind
-from tests.bot_harness import Harness, running_bot
-from tests.fake_telegram import FakeTelegram, Limits, Sent, User
+from tests.support.bot_harness import Harness, running_bot
+from tests.support.fake_telegram import FakeTelegram, Limits, Sent, User
 
 ADMIN = User(42, "سردبیر")
 FAST = Limits(global_burst=400, global_rate=400, private_burst=3, private_rate=1,

@@ -15,15 +15,15 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from bot.article import Article
-from bot.card import payloads
 from bot.delivery import enqueue_if_free
+from bot.news.article import Article
+from bot.news.card import payloads
 from storage.keys import Keys
 from storage.outbox import Delivery, Kind, Outbox, Status
 from storage.redis import connect
 from storage.subscribers import ChatKind, Subscribers
-from tests.fake_telegram import TOKEN, FakeTelegram, Limits, serve
-from tests.storage_fixtures import TEST_REDIS_URL, drop_prefix
+from tests.support.fake_telegram import TOKEN, FakeTelegram, Limits, serve
+from tests.support.storage_fixtures import TEST_REDIS_URL, drop_prefix
 
 CHATS = range(20_001, 20_151)
 FEWER = range(20_001, 20_081)

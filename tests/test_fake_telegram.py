@@ -14,7 +14,7 @@ import pytest
 from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, RetryAfter
 
-from tests.fake_telegram import TOKEN, FakeTelegram, Limits, serve
+from tests.support.fake_telegram import TOKEN, FakeTelegram, Limits, serve
 
 
 @pytest.fixture

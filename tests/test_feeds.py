@@ -23,14 +23,15 @@ from multidict import CIMultiDictProxy
 from redis.asyncio import Redis
 
 from bot import metrics
-from bot.article import TEHRAN, Article, stable_id
 from bot.config import Settings
-from bot.feeds import MAX_DELAY, FeedPoller, poll_period, retry_delay, shown
+from bot.feeds.poller import FeedPoller
+from bot.feeds.rss import MAX_DELAY, poll_period, retry_delay
+from bot.news.article import TEHRAN, Article, stable_id
 from storage.articles import ArticleStore
 from storage.feeds import SEEN_KEPT, FeedStore
 from storage.keys import Keys
-from storage.redis import connect
-from tests.storage_fixtures import TEST_REDIS_URL, drop_prefix
+from storage.redis import connect, redact
+from tests.support.storage_fixtures import TEST_REDIS_URL, drop_prefix
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
 
@@ -525,6 +526,6 @@ async def test_feed_state_keeps_the_seen_items_bounded_and_drops_stale_validator
 
 
 def test_logged_urls_leave_out_secrets() -> None:
-    assert shown("https://editor:hunter2@www.irna.ir/rss?api_key=abc123&lang=fa&token=x") == (
-        "https://www.irna.ir/rss?api_key=***&lang=fa&token=***")
-    assert shown(HAMSHAHRI) == HAMSHAHRI
+    assert redact("https://editor:hunter2@www.irna.ir/rss?api_key=abc123&lang=fa&token=x") == (
+        "https://editor:***@www.irna.ir/rss?api_key=***&lang=fa&token=***")
+    assert redact(HAMSHAHRI) == HAMSHAHRI

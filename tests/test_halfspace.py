@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.persian import ZWNJ, normalize, repair_word, search_key
+from bot.news.persian import ZWNJ, normalize, repair_word, search_key
 from tests.conftest import ARTICLES, FIXTURES, read_tsv
 
 SHARED = read_tsv(FIXTURES / "zwnj.tsv")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.article import TEHRAN, Article
-from bot.parse import ParseError, load_articles, parse_bytes, parse_file, parse_text
+from bot.news.article import TEHRAN, Article
+from bot.news.parse import ParseError, load_articles, parse_bytes, parse_file, parse_text
 from tests.conftest import ARTICLES, FIXTURES
 
 GOLDEN = Path(__file__).parent / "golden"

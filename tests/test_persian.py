@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.persian import ZWNJ, normalize, search_key, to_ascii_digits, to_persian_digits
+from bot.news.persian import ZWNJ, normalize, search_key, to_ascii_digits, to_persian_digits
 from tests.conftest import FIXTURES, read_tsv
 
 CASES = read_tsv(FIXTURES / "normalize.tsv")

@@ -17,7 +17,7 @@ from benchmarks.relevance import (
     precision_at,
     score,
 )
-from tests.storage_fixtures import TEST_REDIS_URL
+from tests.support.storage_fixtures import TEST_REDIS_URL
 
 
 def test_the_test_set_is_big_enough_and_typed_like_people_type() -> None:

@@ -5,9 +5,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 
-from bot.article import Article
-from bot.card import CARD_VERSION, payloads
-from bot.parse import parse_file
+from bot.news.article import Article
+from bot.news.card import CARD_VERSION, payloads
+from bot.news.parse import parse_file
 from storage.articles import ArticleStore, Saved
 from storage.keys import Keys
 from storage.redis import StorageUnavailable, awaited, connect

@@ -6,14 +6,14 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 
-from bot.article import Article
-from bot.parse import parse_file
+from bot.news.article import Article
+from bot.news.parse import parse_file
 from storage.articles import ArticleStore, Saved
 from storage.keys import Keys
 from storage.redis import awaited
 from storage.search import impact, postings
 from tests.conftest import ARTICLES
-from tests.storage_fixtures import snapshot
+from tests.support.storage_fixtures import snapshot
 
 NOW = datetime(2025, 11, 1, 12, 0, tzinfo=UTC)
 

@@ -4,8 +4,8 @@ import re
 
 from redis.asyncio import Redis
 
-from bot.article import Article
-from bot.parse import parse_file
+from bot.news.article import Article
+from bot.news.parse import parse_file
 from storage.articles import ArticleStore
 from storage.keys import Keys
 from storage.shortlinks import ShortLinks, link_key

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.telegram_html import TelegramError, check_message, parse_html
+from tests.support.telegram_html import TelegramError, check_message, parse_html
 
 
 def html(text: str) -> dict[str, str]:

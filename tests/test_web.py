@@ -24,17 +24,17 @@ from telegram import Bot
 from yarl import URL
 
 from bot.app import services_for
-from bot.article import Article
 from bot.config import ConfigError, Settings, load_settings
-from bot.parse import parse_file
+from bot.news.article import Article
+from bot.news.parse import parse_file
 from bot.services import Services
 from bot.web import WebContext, not_found_page, redirect_target, set_webhook, start_web
 from handlers import reader, texts, views
 from storage.subscribers import ChatKind
-from tests.bot_harness import running_bot
 from tests.conftest import FIXTURES
-from tests.fake_telegram import TOKEN, FakeTelegram, serve
-from tests.storage_fixtures import TEST_REDIS_URL, drop_prefix
+from tests.support.bot_harness import running_bot
+from tests.support.fake_telegram import TOKEN, FakeTelegram, serve
+from tests.support.storage_fixtures import TEST_REDIS_URL, drop_prefix
 from tests.test_bot_reader import unreachable_redis
 
 PUBLIC = "https://khabar.example.ir"

@@ -33,9 +33,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot import jalali
-from bot.article import MAX_TITLE_CHARS, TEHRAN, Article, KeyPoint, Quote, stable_id
-from bot.persian import normalize, search_key, to_ascii_digits
+from bot.news import jalali
+from bot.news.article import MAX_TITLE_CHARS, TEHRAN, Article, KeyPoint, Quote, stable_id
+from bot.news.persian import normalize, search_key, to_ascii_digits
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
-"""The Persian lexicon shipped with khabar (bot/data/): word frequencies, lemmas, verb stems.
+"""The Persian lexicon shipped with khabar (bot/news/data/): word frequencies, lemmas, verb stems.
 
 - ``fa_lexicon.tsv.gz``: word, Zipf frequency from wordfreq 3.1.1 (CC BY-SA 4.0), and
-  part-of-speech tags from hazm 0.10.0's lemma list (MIT); see bot/data/README.md.
+  part-of-speech tags from hazm 0.10.0's lemma list (MIT); see bot/news/data/README.md.
 - ``fa_verbs.tsv``: past and present stems of Persian verbs, from hazm (MIT).
 
 Loaded once, on first use (about 45,000 words, a few tens of milliseconds).

@@ -16,8 +16,8 @@ from bot.app import KhabarApplication, build, services_for
 from bot.config import Settings
 from bot.services import Services
 from storage.articles import ArticleStore
-from tests.fake_telegram import TOKEN, FakeTelegram, Limits, Sent, User, serve
-from tests.storage_fixtures import TEST_REDIS_URL, drop_prefix
+from tests.support.fake_telegram import TOKEN, FakeTelegram, Limits, Sent, User, serve
+from tests.support.storage_fixtures import TEST_REDIS_URL, drop_prefix
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Build bot/data/fa_lexicon.tsv.gz and bot/data/fa_verbs.tsv from their published sources.
+"""Build bot/news/data/fa_lexicon.tsv.gz and bot/news/data/fa_verbs.tsv from their published sources.
 
 Not used at run time; kept so the shipped data can be rebuilt and checked. Sources:
 
@@ -12,7 +12,7 @@ Usage (needs the msgpack package; the wheels come from PyPI)::
     pip download --no-deps wordfreq==3.1.1 hazm==0.10.0 -d /tmp/lex
     unzip -o /tmp/lex/wordfreq-3.1.1-py3-none-any.whl -d /tmp/lex/wf
     unzip -o /tmp/lex/hazm-0.10.0-py3-none-any.whl -d /tmp/lex/hazm
-    python bot/data/build_lexicon.py /tmp/lex/wf/wordfreq/data/small_fa.msgpack.gz \\
+    python bot/news/data/build_lexicon.py /tmp/lex/wf/wordfreq/data/small_fa.msgpack.gz \\
         /tmp/lex/hazm/hazm/data
 
 Output, one word per line: ``word<TAB>zipf<TAB>tags``, where zipf is wordfreq's Zipf frequency

@@ -7,7 +7,7 @@ retry_after (sendMessage with allow_paid_broadcast against a separate, higher bo
 rate); it answers 403 for chats marked as blocked, and 400 with migrate_to_chat_id for a group
 upgraded to a supergroup. Channels are addressed by "@username" once registered. Users are
 simulated through the control API, in Python (the `FakeTelegram` methods) or over HTTP under
-/control/ (for manual testing and benchmarks: `python -m tests.fake_telegram --port 8081`).
+/control/ (for manual testing and benchmarks: `python -m tests.support.fake_telegram --port 8081`).
 What the bot did is kept for the tests: the messages per chat, a log of every successful send
 (`send_log`, `max_rate`, `duplicates`), counters.
 
@@ -34,7 +34,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.telegram_html import TelegramError, check_message, utf16_len
+from tests.support.telegram_html import TelegramError, check_message, utf16_len
 
 TOKEN = "123456:TEST-token-for-the-fake-server"
 BOT_ID = 123456

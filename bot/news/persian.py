@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 
-from bot.lexicon import lexicon
+from bot.news.lexicon import lexicon
 
 ZWNJ = "\u200c"
 
@@ -179,7 +179,7 @@ def _fix_half_spaces(text: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Half-spaces lost in scraping: «میتوان» → «می‌توان», «ظرفیتهای» → «ظرفیت‌های».
 #
-# Every decision is checked against the lexicon (bot.lexicon): a word the curated lemma list
+# Every decision is checked against the lexicon (bot.news.lexicon): a word the curated lemma list
 # has as it is stays as it is (بهترین، میدان، همشهری); a split is taken when the split
 # spelling is clearly more frequent, or when the word is a known stem with a prefix or suffix
 # that takes a half-space. When unsure, nothing changes.

@@ -35,9 +35,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from bot import jalali
-from bot.article import Article, KeyPoint, Quote
-from bot.persian import ZWNJ, to_persian_digits
+from bot.news import jalali
+from bot.news.article import Article, KeyPoint, Quote
+from bot.news.persian import ZWNJ, to_persian_digits
 
 _Texted = TypeVar("_Texted", KeyPoint, Quote)
 

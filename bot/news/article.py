@@ -1,6 +1,6 @@
 """The Article: one news item, validated once at the boundary, display-ready inside.
 
-Every text field is normalized to the display form of bot.persian when an Article is built,
+Every text field is normalized to the display form of bot.news.persian when an Article is built,
 whatever it came from (the raw-page parser, a JSON body, an admin's message). Articles read
 back from khabar's own store, or built by the parser from normalized lines, skip that with
 ``Article.trusted(data)``.
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from bot.persian import normalize
+from bot.news.persian import normalize
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import jdatetime
 
-from bot.persian import ZWNJ, to_persian_digits
+from bot.news.persian import ZWNJ, to_persian_digits
 
 MONTHS = (
     "فروردین",

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from bot.lexicon import lexicon
-from bot.persian import ZWNJ, search_key
+from bot.news.lexicon import lexicon
+from bot.news.persian import ZWNJ, search_key
 
 _STOP_WORDS = """
 و در به از که این را با است برای آن یک تا هم ها های می نمی شد شده شود کرد کرده کند کنند
