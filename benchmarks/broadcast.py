@@ -41,11 +41,12 @@ from telegram import Bot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
 from benchmarks.bot import free_port, wait_until_up  # noqa: E402
-from bot.delivery import enqueue_if_free  # noqa: E402
+from bot.delivery.start import enqueue_if_free  # noqa: E402
 from bot.news.article import Article  # noqa: E402
 from bot.news.card import payloads  # noqa: E402
+from storage.deliveries import Kind, Status  # noqa: E402
 from storage.keys import Keys  # noqa: E402
-from storage.outbox import ENQUEUE_PAGE, Kind, Outbox, Status  # noqa: E402
+from storage.outbox import ENQUEUE_PAGE, Outbox  # noqa: E402
 from storage.redis import connect  # noqa: E402
 from storage.subscribers import ChatKind, Subscribers  # noqa: E402
 from tests.support.fake_telegram import TOKEN  # noqa: E402

@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bot.app import run  # Telegram's library loads only for the bot itself
+    from bot.app.serve import run  # Telegram's library loads only for the bot itself
 
     logging.getLogger().setLevel(logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its lines carry the token

@@ -1,20 +1,19 @@
-"""What the handlers work with, built once by bot/app.py and kept in the Application's
-bot_data: the settings and the storage services."""
+"""What the handlers work with, built once by bot/app/ before the Application: the settings
+and the storage services (`Services`), kept in the Application's typed bot_data (`BotData`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
 from bot.config import Settings
 from storage.articles import ArticleStore
+from storage.locks import Lease
 from storage.outbox import Outbox
 from storage.ratelimit import RateLimiter
 from storage.sessions import Sessions
 from storage.subscribers import Subscribers
-
-BOT_DATA_KEY = "khabar"
 
 
 @dataclass
@@ -26,3 +25,18 @@ class Services:
     subscribers: Subscribers
     outbox: Outbox
     limiter: RateLimiter
+
+
+Sample = tuple[float, int, float | None]
+"""When a delivery's progress was last sampled, the chats it had reached, its smoothed rate."""
+
+
+@dataclass
+class BotData:
+    """The Application's bot_data (python-telegram-bot makes it with no arguments; the
+    wiring sets `services` before the first update)."""
+
+    services: Services | None = None
+    report_leases: dict[str, Lease] = field(default_factory=dict)
+    """The progress reporter's lease of each delivery this process reports."""
+    report_samples: dict[str, Sample] = field(default_factory=dict)

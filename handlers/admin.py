@@ -10,26 +10,35 @@ import time
 from datetime import datetime
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
-    Application,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     filters,
 )
 
-from bot import delivery as core
+from bot.delivery import start as deliveries
 from bot.news.article import TEHRAN, Article
 from bot.news.card import payloads
 from bot.news.parse import ParseError, parse_breaking, parse_bytes
 from bot.news.persian import to_ascii_digits, to_persian_digits
-from bot.services import Services
+from bot.services import Sample
 from handlers import reader, texts, views
+from handlers.callbacks import Action, Callback
+from handlers.common import (
+    Context,
+    KhabarApplication,
+    card_with_buttons,
+    edit,
+    pressed,
+    reply,
+    say,
+    send_card,
+)
+from storage.deliveries import Delivery, Kind, Status
 from storage.locks import Lease
-from storage.outbox import Delivery, Kind, Status
 from storage.subscribers import ChatKind
 
 log = logging.getLogger("khabar.admin")
@@ -44,26 +53,22 @@ ARTICLE_MIN_CHARS = 300
 """Pasted text this long, over several lines, is taken for an article, not a search."""
 
 
-def _services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return reader.services(context)
-
-
-def _admin(context: ContextTypes.DEFAULT_TYPE, update: Update) -> bool:
+def _admin(context: Context, update: Update) -> bool:
     user = update.effective_user
-    return user is not None and user.id in _services(context).settings.admin_ids
+    return user is not None and user.id in context.services.settings.admin_ids
 
 
 async def _not_an_article(message: Message, problem: str) -> None:
-    await reader.say(message, texts.NOT_AN_ARTICLE.format(problem=problem))
+    await say(message, texts.NOT_AN_ARTICLE.format(problem=problem))
 
 
 async def _preview_card(message: Message, article: Article) -> None:
     for payload in payloads(article):
-        await reader.reply(message, payload)
+        await reply(message, payload)
 
 
 # /breaking --------------------------------------------------------------------------------------
-async def breaking(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def breaking(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None or message.text is None:
         return
@@ -79,7 +84,7 @@ async def breaking(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         elif text:
             article = parse_breaking(text, datetime.now(TEHRAN))
         else:
-            await reader.say(message, texts.ASK_BREAKING)
+            await say(message, texts.ASK_BREAKING)
             return
     except ParseError as error:
         await _not_an_article(message, error.problem)
@@ -87,20 +92,20 @@ async def breaking(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await preview_breaking(message, context, article)
 
 
-async def preview_breaking(message: Message, context: ContextTypes.DEFAULT_TYPE,
+async def preview_breaking(message: Message, context: Context,
                            article: Article) -> None:
     """The breaking card as subscribers will see it, then «send to N subscribers?»."""
-    s = _services(context)
-    draft = await s.sessions.save_draft(article.model_dump_json())
+    services = context.services
+    draft = await services.sessions.save_draft(article.model_dump_json())
     await _preview_card(message, article)
     question = texts.PREVIEW_BREAKING.format(
-        subscribers=views.number(await s.subscribers.count()),
-        channels=views.number(len(s.settings.channel_ids)),
+        subscribers=views.number(await services.subscribers.count()),
+        channels=views.number(len(services.settings.channel_ids)),
     )
-    await reader.reply(message, {
+    await reply(message, {
         "text": question, "parse_mode": None,
-        "reply_markup": views.buttons_row((texts.SEND, views.admin_callback("go", draft)),
-                                          (texts.DISCARD, views.admin_callback("no", draft))),
+        "reply_markup": views.buttons_row((texts.SEND, Callback(Action.SEND_DRAFT, draft).data()),
+                                          (texts.DISCARD, Callback(Action.DISCARD_DRAFT, draft).data())),
     })
 
 
@@ -113,7 +118,7 @@ async def _download(message: Message) -> bytes:
 
 
 # Articles fed in by an admin ---------------------------------------------------------------------
-async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def article_file(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None or message.document is None:
         return
@@ -129,7 +134,7 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _store_and_offer(message, context, article)
 
 
-async def pasted(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def pasted_article(update: Update, context: Context) -> None:
     """An admin's text in a private chat: a pasted article when it looks like one, else what
     a reader's text would be (a link or a search)."""
     message = update.effective_message
@@ -147,200 +152,223 @@ async def pasted(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _store_and_offer(message, context, article)
 
 
-async def _store_and_offer(message: Message, context: ContextTypes.DEFAULT_TYPE,
+async def _store_and_offer(message: Message, context: Context,
                            article: Article) -> None:
     """Stored without going to the channels by itself: the admin chooses."""
-    store = _services(context).store
+    store = context.services.store
     await store.save(article, announce=False)
-    await reader.send_card(message, context, article.id)
+    await send_card(message, context, article.id)
     code = await store.links.code(article.id) or article.id
-    await reader.reply(message, {
+    await reply(message, {
         "text": texts.PREVIEW_ARTICLE.format(title=article.title, code=code), "parse_mode": None,
         "reply_markup": views.buttons_row(
-            (texts.PUBLISH, views.admin_callback("ch", article.id)),
-            (texts.SEND_BREAKING, views.admin_callback("br", article.id)),
+            (texts.PUBLISH, Callback(Action.PUBLISH_TO_CHANNELS, article.id).data()),
+            (texts.SEND_BREAKING, Callback(Action.OFFER_BREAKING, article.id).data()),
         ),
     })
 
 
 # Buttons -----------------------------------------------------------------------------------------
-async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    if query is None or query.data is None:
-        return
-    parsed = views.parse_admin_callback(query.data)
-    message = query.message if isinstance(query.message, Message) else None
-    if parsed is None or message is None or not _admin(context, update):
-        await query.answer(texts.STALE_BUTTON)
-        return
-    action, value = parsed
-    s = _services(context)
-    if action in ("go", "no"):
-        draft = await s.sessions.take_draft(value)
-        if draft is None:  # pressed twice: the first press decided; its message stays
-            await query.answer(texts.DRAFT_GONE)
-            return
-        await query.answer()
-        if action == "no":
-            await _edit(message, {"text": texts.DRAFT_DISCARDED, "parse_mode": None})
-        else:
-            await _send_breaking(message, context, Article.model_validate_json(draft))
-        return
+async def _admin_pressed(update: Update, context: Context
+                         ) -> tuple[CallbackQuery, Callback, Message] | None:
+    """An admin's button, pressed by an admin (to anyone else it is stale)."""
+    press = await pressed(update)
+    if press is not None and not _admin(context, update):
+        await press[0].answer(texts.STALE_BUTTON)
+        return None
+    return press
+
+
+async def _take_draft(update: Update, context: Context) -> tuple[Message, Article] | None:
+    """The draft a «✅ ارسال» or «❌ لغو» is under, taken: pressed twice, the first press
+    decided (its message stays)."""
+    if (press := await _admin_pressed(update, context)) is None:
+        return None
+    query, callback, message = press
+    draft = await context.services.sessions.take_draft(callback.value)
+    if draft is None:
+        await query.answer(texts.DRAFT_GONE)
+        return None
     await query.answer()
-    if action == "stop":
-        await _cancel(message, context, value)
-        return
-    article = await s.store.get(value)
+    return message, Article.model_validate_json(draft)
+
+
+async def send_draft(update: Update, context: Context) -> None:
+    if (taken := await _take_draft(update, context)) is not None:
+        message, article = taken
+        await _send_breaking(message, context, article)
+
+
+async def discard_draft(update: Update, context: Context) -> None:
+    if (taken := await _take_draft(update, context)) is not None:
+        await edit(taken[0], {"text": texts.DRAFT_DISCARDED, "parse_mode": None})
+
+
+async def _stored_article(update: Update, context: Context) -> tuple[Message, Article] | None:
+    """The stored article an admin's button is for; «gone» when it is no longer stored."""
+    if (press := await _admin_pressed(update, context)) is None:
+        return None
+    query, callback, message = press
+    await query.answer()
+    article = await context.services.store.get(callback.value)
     if article is None:
-        await reader.say(message, texts.ARTICLE_GONE)
-    elif action == "ch":
+        await say(message, texts.ARTICLE_GONE)
+        return None
+    return message, article
+
+
+async def publish_to_channels(update: Update, context: Context) -> None:
+    if (found := await _stored_article(update, context)) is not None:
+        message, article = found
         await _post(message, context, article)
-    else:
+
+
+async def offer_breaking(update: Update, context: Context) -> None:
+    if (found := await _stored_article(update, context)) is not None:
+        message, article = found
         await preview_breaking(message, context, article.model_copy(update={"breaking": True}))
 
 
-async def _send_breaking(message: Message, context: ContextTypes.DEFAULT_TYPE,
+async def stop_delivery(update: Update, context: Context) -> None:
+    if (press := await _admin_pressed(update, context)) is not None:
+        query, callback, message = press
+        await query.answer()
+        await _cancel(message, context, callback.value)
+
+
+async def _send_breaking(message: Message, context: Context,
                          article: Article) -> None:
-    s = _services(context)
-    await s.store.save(article, announce=False)
-    delivery = await core.start_breaking(s.outbox, s.settings, article,
-                                         await reader.card_payloads(context, article),
+    services = context.services
+    await services.store.save(article, announce=False)
+    delivery = await deliveries.start_breaking(services.outbox, services.settings, article,
+                                         await card_with_buttons(services, article),
                                          message.chat_id)
     if delivery is None:
-        await _edit(message, {"text": texts.NOBODY, "parse_mode": None})
+        await edit(message, {"text": texts.NOBODY, "parse_mode": None})
         return
-    await _show_progress(message, context, delivery, edit=True)
+    await _show_progress(message, context, delivery, in_place=True)
 
 
-async def _show_progress(message: Message, context: ContextTypes.DEFAULT_TYPE,
-                         delivery: Delivery, edit: bool = False) -> None:
-    """The message the progress is shown in from now on (edited every few seconds)."""
+async def _show_progress(message: Message, context: Context,
+                         delivery: Delivery, in_place: bool = False) -> None:
+    """The message the progress is shown in from now on (edited every few seconds): this
+    one changed (`in_place`) or a new one."""
     payload = views.progress(delivery, None)
-    shown = await _edit(message, payload) if edit else await reader.reply(message, payload)
-    await _services(context).outbox.set_progress_message(delivery.id, shown.message_id)
-
-
-async def _edit(message: Message, payload: dict[str, Any]) -> Message:
-    markup = payload.get("reply_markup")
-    edited = await message.edit_text(
-        payload["text"], parse_mode=payload.get("parse_mode"),
-        reply_markup=InlineKeyboardMarkup.de_json(markup, message.get_bot()) if markup else None,
-    )
-    return edited if isinstance(edited, Message) else message
+    shown = await edit(message, payload) if in_place else await reply(message, payload)
+    await context.services.outbox.set_progress_message(delivery.id, shown.message_id)
 
 
 # /post, /cancel, /retract, /stats ---------------------------------------------------------------
-async def post(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def post(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None:
         return
     if not context.args:
-        await reader.say(message, texts.ASK_ARTICLE)
+        await say(message, texts.ASK_ARTICLE)
         return
-    s = _services(context)
-    article_id = await s.store.links.resolve(to_ascii_digits(context.args[0]))
-    article = await s.store.get(article_id) if article_id else None
+    services = context.services
+    article_id = await services.store.links.resolve(to_ascii_digits(context.args[0]))
+    article = await services.store.get(article_id) if article_id else None
     if article is None:
-        await reader.say(message, texts.NOT_FOUND)
+        await say(message, texts.NOT_FOUND)
         return
     await _post(message, context, article)
 
 
-async def _post(message: Message, context: ContextTypes.DEFAULT_TYPE, article: Article) -> None:
-    s = _services(context)
-    if not s.settings.channel_ids:
-        await reader.say(message, texts.NO_CHANNELS)
+async def _post(message: Message, context: Context, article: Article) -> None:
+    services = context.services
+    if not services.settings.channel_ids:
+        await say(message, texts.NO_CHANNELS)
         return
-    delivery = await core.post_to_channels(
-        s.outbox, s.settings, article, await reader.card_payloads(context, article),
+    delivery = await deliveries.post_to_channels(
+        services.outbox, services.settings, article, await card_with_buttons(services, article),
         message.chat_id,
     )
     if delivery is None:
-        await reader.say(message, texts.ALREADY_POSTED)
+        await say(message, texts.ALREADY_POSTED)
         return
-    await reader.say(message, texts.POSTING.format(
+    await say(message, texts.POSTING.format(
         title=article.title, channels=views.number(delivery.total),
         id=to_persian_digits(delivery.id)))
     await _show_progress(message, context, delivery)
 
 
-async def _delivery_named(message: Message, context: ContextTypes.DEFAULT_TYPE, command: str
+async def _delivery_named(message: Message, context: Context, command: str
                           ) -> Delivery | None:
     args = context.args or []
     if not args:
-        await reader.say(message, texts.ASK_DELIVERY.format(command=command))
+        await say(message, texts.ASK_DELIVERY.format(command=command))
         return None
     delivery_id = to_ascii_digits(args[0]).lstrip("#")
-    found = await _services(context).outbox.get(delivery_id) if delivery_id.isdigit() else None
+    found = await context.services.outbox.get(delivery_id) if delivery_id.isdigit() else None
     if found is None:
-        await reader.say(message, texts.NO_DELIVERY.format(id=args[0]))
+        await say(message, texts.NO_DELIVERY.format(id=args[0]))
     return found
 
 
-async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def cancel(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is not None and (found := await _delivery_named(message, context, "cancel")):
         await _cancel(message, context, found.id)
 
 
-async def _cancel(message: Message, context: ContextTypes.DEFAULT_TYPE, delivery_id: str
+async def _cancel(message: Message, context: Context, delivery_id: str
                   ) -> None:
     number = to_persian_digits(delivery_id)
-    if await _services(context).outbox.cancel(delivery_id):
-        await reader.say(message, texts.CANCELLED.format(id=number))
+    if await context.services.outbox.cancel(delivery_id):
+        await say(message, texts.CANCELLED.format(id=number))
     else:
-        await reader.say(message, texts.NOT_RUNNING.format(id=number))
+        await say(message, texts.NOT_RUNNING.format(id=number))
 
 
-async def retract(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def retract(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None or (found := await _delivery_named(message, context, "retract")) is None:
         return
     number = to_persian_digits(found.id)
     if found.kind is Kind.RETRACT:
-        await reader.say(message, texts.NOTHING_TO_RETRACT.format(id=number))
+        await say(message, texts.NOTHING_TO_RETRACT.format(id=number))
         return
-    retraction = await core.retract(_services(context).outbox, found, message.chat_id)
+    retraction = await deliveries.retract(context.services.outbox, found, message.chat_id)
     if retraction is None:
-        await reader.say(message, texts.NOTHING_TO_RETRACT.format(id=number))
+        await say(message, texts.NOTHING_TO_RETRACT.format(id=number))
         return
-    await reader.say(message, texts.RETRACTING.format(
+    await say(message, texts.RETRACTING.format(
         id=number, retraction=to_persian_digits(retraction.id)))
     await _show_progress(message, context, retraction)
 
 
-async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stats(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None:
         return
-    s = _services(context)
-    kinds = await s.subscribers.count_by_kind()
-    active = await s.outbox.active()
-    error = await s.outbox.last_error()
+    services = context.services
+    kinds = await services.subscribers.count_by_kind()
+    active = await services.outbox.active()
+    error = await services.outbox.last_error()
     error_text = texts.NO_ERROR
     if error is not None:
         when = datetime.fromtimestamp(error[0], TEHRAN).strftime("%Y-%m-%d %H:%M")
         error_text = f"{to_persian_digits(when)} — {error[1]}"
-    await reader.say(message, texts.STATS.format(
+    await say(message, texts.STATS.format(
         subscribers=views.number(sum(kinds.values())),
         private=views.number(kinds[ChatKind.PRIVATE]), groups=views.number(kinds[ChatKind.GROUP]),
-        channels=views.number(len(s.settings.channel_ids)),
-        articles=views.number(await s.store.count()),
+        channels=views.number(len(services.settings.channel_ids)),
+        articles=views.number(await services.store.count()),
         running=views.number(sum(1 for d in active if d.status is not Status.DONE)),
-        depth=views.number(await s.outbox.depth()), error=error_text,
+        depth=views.number(await services.outbox.depth()), error=error_text,
     ))
 
 
 # Progress ----------------------------------------------------------------------------------
-async def report_progress(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def report_progress(context: Context) -> None:
     """Every few seconds, in every process: the progress messages of running deliveries are
     edited by whichever process holds each one's reporter lease; when a delivery is over, its
     final report replaces the progress, once."""
-    s = _services(context)
-    leases: dict[str, Lease] = context.bot_data.setdefault("report leases", {})
-    samples: dict[str, tuple[float, int, float | None]] = context.bot_data.setdefault(
-        "report samples", {})
-    active = await s.outbox.active()
+    services = context.services
+    leases = context.bot_data.report_leases
+    samples = context.bot_data.report_samples
+    active = await services.outbox.active()
     for gone in set(leases) - {d.id for d in active}:  # reported by another process
         leases.pop(gone, None)
         samples.pop(gone, None)
@@ -351,12 +379,12 @@ async def report_progress(context: ContextTypes.DEFAULT_TYPE) -> None:
             continue  # its message is being sent
         lease = leases.get(delivery.id)
         if lease is None:
-            lease = leases[delivery.id] = Lease(s.redis, s.store.keys.reporter(delivery.id),
+            lease = leases[delivery.id] = Lease(services.redis, services.store.keys.reporter(delivery.id),
                                                 PROGRESS_EVERY * 4)
-        if not (await lease.renew() or await lease.acquire()):
+        if not await lease.hold():
             continue
         if delivery.over:
-            payload = views.report(delivery, await s.outbox.errors(delivery.id))
+            payload = views.report(delivery, await services.outbox.errors(delivery.id))
         else:
             payload = views.progress(delivery, _rate(samples, delivery))
         try:
@@ -366,13 +394,13 @@ async def report_progress(context: ContextTypes.DEFAULT_TYPE) -> None:
             if not delivery.over:
                 continue
         if delivery.over:
-            await s.outbox.reported(delivery.id)
+            await services.outbox.reported(delivery.id)
             await lease.release()
             leases.pop(delivery.id, None)
             samples.pop(delivery.id, None)
 
 
-async def _show(context: ContextTypes.DEFAULT_TYPE, delivery: Delivery,
+async def _show(context: Context, delivery: Delivery,
                 payload: dict[str, Any]) -> None:
     """Edit the delivery's progress message; a delivery that lost it (its process died
     before sending it) gets a new one."""
@@ -382,7 +410,7 @@ async def _show(context: ContextTypes.DEFAULT_TYPE, delivery: Delivery,
     if delivery.progress_message is None:
         sent = await context.bot.send_message(delivery.admin_chat, payload["text"],
                                               parse_mode=None, reply_markup=keyboard)
-        await _services(context).outbox.set_progress_message(delivery.id, sent.message_id)
+        await context.services.outbox.set_progress_message(delivery.id, sent.message_id)
         return
     try:
         await context.bot.edit_message_text(
@@ -394,7 +422,7 @@ async def _show(context: ContextTypes.DEFAULT_TYPE, delivery: Delivery,
             raise
 
 
-def _rate(samples: dict[str, tuple[float, int, float | None]], delivery: Delivery
+def _rate(samples: dict[str, Sample], delivery: Delivery
           ) -> float | None:
     """Messages a second over the last interval, smoothed; None until it can be told."""
     now = datetime.now().timestamp()
@@ -407,8 +435,7 @@ def _rate(samples: dict[str, tuple[float, int, float | None]], delivery: Deliver
     return rate if rate and rate > 0 else None
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any], admin_ids: list[int]
-             ) -> None:
+def register(application: KhabarApplication, admin_ids: list[int]) -> None:
     admins = filters.User(user_id=admin_ids)
     private = filters.ChatType.PRIVATE
     application.add_handlers([
@@ -417,9 +444,13 @@ def register(application: Application[Any, Any, Any, Any, Any, Any], admin_ids: 
         CommandHandler("cancel", cancel, filters=admins),
         CommandHandler("retract", retract, filters=admins),
         CommandHandler("stats", stats, filters=admins),
-        CallbackQueryHandler(button, pattern=f"^{views.ADMIN_CALLBACK}"),
-        MessageHandler(admins & private & filters.Document.ALL, document),
-        MessageHandler(admins & private & filters.TEXT & ~filters.COMMAND, pasted),
+        CallbackQueryHandler(send_draft, pattern=Action.SEND_DRAFT.pattern),
+        CallbackQueryHandler(discard_draft, pattern=Action.DISCARD_DRAFT.pattern),
+        CallbackQueryHandler(publish_to_channels, pattern=Action.PUBLISH_TO_CHANNELS.pattern),
+        CallbackQueryHandler(offer_breaking, pattern=Action.OFFER_BREAKING.pattern),
+        CallbackQueryHandler(stop_delivery, pattern=Action.STOP_DELIVERY.pattern),
+        MessageHandler(admins & private & filters.Document.ALL, article_file),
+        MessageHandler(admins & private & filters.TEXT & ~filters.COMMAND, pasted_article),
     ])
     if application.job_queue is not None:
         application.job_queue.run_repeating(report_progress, interval=PROGRESS_EVERY,

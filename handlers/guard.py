@@ -4,25 +4,23 @@ it holds across processes. Runs before every other handler."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from telegram import Update
-from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
+from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot import metrics
 from handlers import texts
-from handlers.reader import say, services
+from handlers.common import Context, KhabarApplication, say
 from storage.sessions import Flood
 
 GUARD_GROUP = -1
 
 
-async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def guard(update: Update, context: Context) -> None:
     metrics.UPDATES.inc()
     user = update.effective_user
     if user is None or update.inline_query is not None:
         return  # inline queries come at every keystroke; Telegram paces those itself
-    verdict = await services(context).sessions.flood(user.id)
+    verdict = await context.services.sessions.flood(user.id)
     if verdict is Flood.OK:
         return
     if verdict is Flood.WARN:
@@ -33,5 +31,5 @@ async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     raise ApplicationHandlerStop
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(application: KhabarApplication) -> None:
     application.add_handler(TypeHandler(Update, guard), group=GUARD_GROUP)

@@ -6,25 +6,25 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import InlineQueryResultArticle, Update
-from telegram.ext import Application, ContextTypes, InlineQueryHandler
+from telegram.ext import InlineQueryHandler
 
 from bot import metrics
 from bot.news.card import render
 from handlers import views
-from handlers.reader import buttons, services
+from handlers.common import Context, KhabarApplication, card_buttons
 
 RESULTS_PER_PAGE = 20
 MAX_OFFSET = 1000
 CACHE_SECONDS = 30
 
 
-async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def inline_query(update: Update, context: Context) -> None:
     query = update.inline_query
     if query is None:
         return
     offset = int(query.offset) if query.offset.isdigit() else 0
     offset = min(offset, MAX_OFFSET)
-    store = services(context).store
+    store = context.services.store
     text = query.query.strip()
     if text:
         with metrics.SEARCH_SECONDS.time():
@@ -37,7 +37,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     for article, code in zip(articles, codes, strict=True):
         [message] = render(article, max_messages=1)
         result: dict[str, Any] = views.inline_result(
-            article, message.payload(), buttons(store.links, article, code)
+            article, message.payload(), card_buttons(store.links, article, code)
         )
         results.append(InlineQueryResultArticle.de_json(result, context.bot))
     more = offset + len(articles) < min(total, MAX_OFFSET)
@@ -47,5 +47,5 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     )
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(application: KhabarApplication) -> None:
     application.add_handler(InlineQueryHandler(inline_query))

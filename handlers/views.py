@@ -1,9 +1,6 @@
 """What the reader handlers send, built as plain Bot API payloads (no Redis, no I/O): article
-lists with their buttons, card buttons, inline results, and the versioned callback data.
-
-Callback data: `1:l:<page>:<size>` (a page of /latest), `1:s:<page>:<query id>` (a page of
-search results), `1:a:<article id>` (open an article's card). The leading version lets a
-later layout refuse old buttons politely instead of misreading them.
+lists with their buttons, card buttons, inline results, delivery progress and reports. What
+a button carries is made by handlers/callbacks.py.
 """
 
 from __future__ import annotations
@@ -16,37 +13,12 @@ from typing import Any
 from bot.news.article import Article
 from bot.news.jalali import format_date
 from bot.news.persian import to_persian_digits
-from bot.web import PageTexts
+from bot.web.context import PageTexts
 from handlers import texts
-from storage.outbox import Delivery, Kind
+from handlers.callbacks import Action, Callback
+from storage.deliveries import Delivery, Kind
 
-CALLBACK_VERSION = "1"
 NUMBERS_PER_ROW = 5
-
-
-@dataclass(frozen=True)
-class Callback:
-    kind: str
-    """"l" latest page, "s" search page, "a" open an article."""
-    value: str
-    page: int = 0
-
-    def data(self) -> str:
-        if self.kind == "a":
-            return f"{CALLBACK_VERSION}:a:{self.value}"
-        return f"{CALLBACK_VERSION}:{self.kind}:{self.page}:{self.value}"
-
-    @classmethod
-    def parse(cls, data: str) -> Callback | None:
-        """None for data this version does not make (old or forged buttons)."""
-        parts = data.split(":")
-        if len(parts) < 3 or parts[0] != CALLBACK_VERSION:
-            return None
-        if parts[1] == "a" and len(parts) == 3 and parts[2]:
-            return cls("a", parts[2])
-        if parts[1] in ("l", "s") and len(parts) == 4 and parts[2].isdigit() and parts[3]:
-            return cls(parts[1], parts[3], int(parts[2]))
-        return None
 
 
 @dataclass(frozen=True)
@@ -58,7 +30,7 @@ class Listing:
     page: int
     total: int
     size: int
-    kind: str
+    action: Action
     value: str
     """What the page buttons carry besides the page: the size (latest) or query id (search)."""
 
@@ -79,16 +51,17 @@ def listing(page: Listing) -> dict[str, Any]:
         if article.published:
             lines.append(f"    📅 {format_date(article.published)}")
     numbers = [
-        {"text": to_persian_digits(str(number)), "callback_data": Callback("a", article.id).data()}
+        {"text": to_persian_digits(str(number)),
+         "callback_data": Callback(Action.OPEN_ARTICLE, article.id).data()}
         for number, article in enumerate(page.articles, first)
     ]
     rows = [numbers[i : i + NUMBERS_PER_ROW] for i in range(0, len(numbers), NUMBERS_PER_ROW)]
     navigation = []
     if page.page + 1 < pages:
-        older = Callback(page.kind, page.value, page.page + 1).data()
+        older = Callback(page.action, page.value, page.page + 1).data()
         navigation.append({"text": texts.OLDER, "callback_data": older})
     if page.page > 0:
-        newer = Callback(page.kind, page.value, page.page - 1).data()
+        newer = Callback(page.action, page.value, page.page - 1).data()
         navigation.append({"text": texts.NEWER, "callback_data": newer})
     if navigation:
         rows.append(navigation)
@@ -137,23 +110,7 @@ def command_list() -> str:
 
 
 # Admins --------------------------------------------------------------------------------------
-ADMIN_CALLBACK = f"{CALLBACK_VERSION}:x:"
-"""Admin buttons: `1:x:<action>:<value>`; actions: go / no (a breaking draft), ch / br (a
-stored article to the channels / as breaking), stop (a running delivery)."""
 BAR_WIDTH = 12
-
-
-def admin_callback(action: str, value: str) -> str:
-    return f"{ADMIN_CALLBACK}{action}:{value}"
-
-
-def parse_admin_callback(data: str) -> tuple[str, str] | None:
-    if not data.startswith(ADMIN_CALLBACK):
-        return None
-    action, _, value = data[len(ADMIN_CALLBACK):].partition(":")
-    if action not in ("go", "no", "ch", "br", "stop") or not value:
-        return None
-    return action, value
 
 
 def buttons_row(*buttons: tuple[str, str]) -> dict[str, Any]:
@@ -219,7 +176,7 @@ def progress(delivery: Delivery, rate: float | None) -> dict[str, Any]:
         texts.RATE_LINE.format(rate=number(rate) if rate else "…",
                                left=duration(left / rate) if rate else texts.UNKNOWN_TIME),
     ]
-    stop = admin_callback("stop", delivery.id)
+    stop = Callback(Action.STOP_DELIVERY, delivery.id).data()
     return {"text": "\n".join(lines), "parse_mode": None,
             "reply_markup": buttons_row((texts.STOP, stop))}
 

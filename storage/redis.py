@@ -10,7 +10,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 MEMORY_SCHEME = "memory://"
 
@@ -68,6 +68,34 @@ async def connect(url: str) -> Redis:
         await client.aclose()
         raise StorageUnavailable(f"Redis is unreachable at {redact(url)}: {error}") from None
     return client
+
+
+async def ensure_group(client: Redis, stream: str, group: str, start: str) -> None:
+    """The stream's consumer group, made (with the stream) unless it exists; `start` is where
+    a new group begins reading: "0" for everything, "$" for what comes from now on."""
+    try:
+        await client.xgroup_create(stream, group, id=start, mkstream=True)
+    except ResponseError as error:
+        if "BUSYGROUP" not in str(error):
+            raise
+
+
+async def read_group(
+    client: Redis, stream: str, group: str, consumer: str, *, start: str, after: str,
+    count: int, block_ms: int | None,
+) -> list[tuple[str, dict[str, str]]]:
+    """XREADGROUP of one stream: entries after `after` (">" for new ones, "0" for this
+    consumer's pending ones). A stream or group that Redis lost (a restart without its data)
+    is made again at `start`, and nothing is read this time."""
+    try:
+        reply = await client.xreadgroup(group, consumer, {stream: after}, count=count,
+                                        block=block_ms)
+    except ResponseError as error:
+        if "NOGROUP" not in str(error):
+            raise
+        await ensure_group(client, stream, group, start)
+        return []
+    return [(entry_id, values or {}) for _, entries in reply or [] for entry_id, values in entries]
 
 
 async def get_bytes(client: Redis, key: str) -> bytes | None:

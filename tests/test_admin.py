@@ -19,7 +19,8 @@ import pytest
 from bot.news.parse import parse_file
 from bot.news.persian import to_ascii_digits
 from handlers import texts, views
-from storage.outbox import Delivery, Status
+from handlers.callbacks import Action, Callback
+from storage.deliveries import Delivery, Status
 from storage.subscribers import ChatKind
 from tests.conftest import ARTICLES, FIXTURES
 from tests.support.bot_harness import Harness, running_bot
@@ -128,7 +129,7 @@ async def test_an_admin_button_pressed_by_a_reader_is_refused_as_stale() -> None
         await subscribe(h, chats)
         [mine] = await h.send(READER, "/foo")
         forged = await answer(h, await h.telegram.press(READER, mine,
-                                                        views.admin_callback("go", "x")))
+                                                        Callback(Action.SEND_DRAFT, "x").data()))
         assert forged.get("text") == texts.STALE_BUTTON
         # The real «✅ ارسال» of an admin's draft, pressed by a reader, sends nothing either.
         *_, question = await h.send(ADMIN, f"/breaking {BREAKING}", replies=2)

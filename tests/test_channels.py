@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from bot.delivery import post_to_channels
+from bot.delivery.start import post_to_channels
 from bot.news.article import TEHRAN, Article
 from bot.news.card import payloads
 from handlers import texts

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.delivery import start_breaking
+from bot.delivery.start import start_breaking
 from bot.news.article import Article
-from handlers import reader, texts
-from storage.outbox import Status
+from handlers import texts
+from handlers.common import card_with_buttons
+from storage.deliveries import Status
 from storage.subscribers import ChatKind
 from tests.support.bot_harness import Harness, running_bot
 from tests.support.fake_telegram import FakeTelegram, Limits, Sent, User
@@ -121,7 +122,7 @@ async def test_a_card_of_two_messages_reaches_each_chat_whole_and_in_order() -> 
         article = Article(id="long1", title="جلسه طولانی شورای شهر تهران",
                           lead="شورا تا نیمه‌شب نشست.", paragraphs=body, breaking=True)
         await h.store.save(article, announce=False)
-        messages = await reader.card_with_buttons(h.services, article)
+        messages = await card_with_buttons(h.services, article)
         assert len(messages) == 2
         delivery = await start_breaking(h.services.outbox, h.services.settings, article,
                                         messages, None)

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from bot.delivery import enqueue_if_free
+from bot.delivery.start import enqueue_if_free
 from bot.news.article import Article
 from bot.news.card import payloads
+from storage.deliveries import Delivery, Kind, Status
 from storage.keys import Keys
-from storage.outbox import Delivery, Kind, Outbox, Status
+from storage.outbox import Outbox
 from storage.redis import connect
 from storage.subscribers import ChatKind, Subscribers
 from tests.support.fake_telegram import TOKEN, FakeTelegram, Limits, serve

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from storage.deliveries import Done, Entry, Kind, Outcome, Status
 from storage.keys import Keys
-from storage.outbox import Done, Entry, Kind, Outbox, Outcome, Status
+from storage.outbox import Outbox
 from storage.subscribers import ChatKind, Subscribers
 
 CARD = [{"text": "<b>خبر</b>", "parse_mode": "HTML"}]

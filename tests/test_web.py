@@ -23,13 +23,17 @@ from pydantic import SecretStr
 from telegram import Bot
 from yarl import URL
 
-from bot.app import services_for
+from bot.app.build import services_for
 from bot.config import ConfigError, Settings, load_settings
 from bot.news.article import Article
 from bot.news.parse import parse_file
 from bot.services import Services
-from bot.web import WebContext, not_found_page, redirect_target, set_webhook, start_web
-from handlers import reader, texts, views
+from bot.web.context import WebContext
+from bot.web.links import not_found_page, redirect_target
+from bot.web.server import start_web
+from bot.web.webhook import set_webhook
+from handlers import texts, views
+from handlers.common import card_with_buttons
 from storage.subscribers import ChatKind
 from tests.conftest import FIXTURES
 from tests.support.bot_harness import running_bot
@@ -103,7 +107,7 @@ async def serving(services: Services | None = None, *, webhook: bool = False,
     found = services
 
     async def default_card(item: Article) -> list[dict[str, Any]]:
-        return await reader.card_with_buttons(found, item)
+        return await card_with_buttons(found, item)
 
     box: list[Web] = []
 

@@ -12,9 +12,12 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from bot.app import KhabarApplication, build, services_for
+from bot.app.build import build, services_for
+from bot.app.runtime import Runtime
+from bot.app.serve import card_maker
 from bot.config import Settings
 from bot.services import Services
+from handlers.common import KhabarApplication
 from storage.articles import ArticleStore
 from tests.support.fake_telegram import TOKEN, FakeTelegram, Limits, Sent, User, serve
 from tests.support.storage_fixtures import TEST_REDIS_URL, drop_prefix
@@ -75,6 +78,7 @@ async def running_bot(telegram: FakeTelegram | None = None, **overrides: Any
     services = await services_for(settings)
     application = build(settings, services)
     await application.initialize()
+    runtime = await Runtime.start(services, card_maker(services))
     if application.post_init:
         await application.post_init(application)
     assert application.updater is not None
@@ -85,8 +89,7 @@ async def running_bot(telegram: FakeTelegram | None = None, **overrides: Any
     finally:
         await application.updater.stop()
         await application.stop()
-        if application.post_shutdown:
-            await application.post_shutdown(application)
+        await runtime.stop()
         await application.shutdown()
         await runner.cleanup()
         redis = services.redis

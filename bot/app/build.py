@@ -1,0 +1,133 @@
+"""The Telegram application: built from Settings and the services, every handler registered.
+
+Tests build the same Application with `build()` and drive it over real HTTP against the fake
+Bot API server; `bot/app/serve.py` runs it in production.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+from redis.exceptions import RedisError
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults
+
+from bot.config import ConfigError, Settings
+from bot.news.analysis import query_terms
+from bot.services import Services
+from handlers import admin, guard, inline, reader, texts
+from handlers.common import CONTEXT_TYPES, Context, KhabarApplication
+from storage.articles import ArticleStore
+from storage.keys import Keys
+from storage.outbox import Outbox
+from storage.ratelimit import RateLimiter
+from storage.redis import connect
+from storage.sessions import Sessions
+from storage.subscribers import Subscribers
+
+log = logging.getLogger("khabar.app")
+
+SENDING = frozenset({"sendMessage", "editMessageText", "sendDocument", "sendPhoto"})
+
+
+class ReplyLimiter(AIORateLimiter):
+    """Readers' replies, paced in-process as before, are also counted against the limits
+    shared with the delivery workers (without waiting for them): replies come first, and a
+    broadcast slows down to leave them room."""
+
+    def __init__(self, shared: RateLimiter, **limits: Any) -> None:
+        super().__init__(**limits)
+        self.shared = shared
+
+    async def process_request(
+        self, callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] |
+                                                list[dict[str, Any]]]],
+        args: Any, kwargs: dict[str, Any], endpoint: str, data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        chat = data.get("chat_id")
+        if chat is not None and endpoint in SENDING:
+            try:
+                await self.shared.charge(str(chat))
+            except RedisError as error:  # a reply is not held back by Redis trouble
+                log.warning("could not count a reply against the shared limits: %s", error)
+        return await super().process_request(callback, args, kwargs, endpoint, data,
+                                             rate_limit_args)
+
+
+async def services_for(settings: Settings) -> Services:
+    """Redis connected (StorageUnavailable when it does not answer) and every store on it."""
+    redis = await connect(settings.redis_url)
+    keys = Keys(settings.redis_prefix)
+    store = ArticleStore(redis, keys, retention=timedelta(days=settings.retention_days),
+                         public_url=settings.public_url)
+    limiter = RateLimiter.for_broadcast(redis, keys, settings.broadcast_rate,
+                                        settings.paid_broadcast)
+    return Services(settings, redis, store, Sessions(redis, keys), Subscribers(redis, keys),
+                    Outbox(redis, keys), limiter)
+
+
+def build(settings: Settings, services: Services) -> KhabarApplication:
+    """The Application, every handler registered; not started."""
+    if settings.bot_token is None:
+        raise ConfigError("KHABAR_BOT_TOKEN: required to run the bot (get one from @BotFather)")
+    application: KhabarApplication = (
+        ApplicationBuilder()
+        .token(settings.bot_token.get_secret_value())
+        .base_url(settings.bot_api_url)
+        .base_file_url(settings.bot_api_url.removesuffix("/bot") + "/file/bot")
+        .defaults(Defaults(parse_mode=ParseMode.HTML,
+                           link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .rate_limiter(ReplyLimiter(services.limiter, max_retries=3))
+        .context_types(CONTEXT_TYPES)
+        .concurrent_updates(True)
+        .post_init(_post_init)
+        .build()
+    )
+    application.bot_data.services = services
+    guard.register(application)
+    admin.register(application, settings.admin_ids)
+    reader.register(application)
+    inline.register(application)
+    application.add_error_handler(_on_error)
+    return application
+
+
+async def _post_init(application: KhabarApplication) -> None:
+    commands = [BotCommand(name, description) for name, description in texts.COMMANDS]
+    await application.bot.set_my_commands(commands)
+    # Load the lexicon and the search analysis now, not on the first reader's search.
+    query_terms("کلان‌شهرهای ایران")
+    # What is loaded by now (the lexicon, its caches: hundreds of thousands of objects) lives
+    # as long as the process; the collector need not walk it again on every full collection,
+    # which cost about a quarter of a core during a broadcast.
+    gc.collect()
+    gc.freeze()
+
+
+async def _on_error(update: object, context: Context) -> None:
+    """Log with context (never the token); the reader gets a short apology, not silence."""
+    error = context.error
+    where = ""
+    if isinstance(update, Update):
+        chat = update.effective_chat
+        user = update.effective_user
+        where = (f" (update {update.update_id}, chat {chat.id if chat else '-'}, "
+                 f"user {user.id if user else '-'})")
+    if isinstance(error, Forbidden):
+        log.info("can't write to a chat%s: %s", where, error)
+        return
+    log.error("handling an update failed%s", where, exc_info=error)
+    if isinstance(update, Update) and update.effective_chat and not isinstance(
+        error, TelegramError
+    ):
+        try:
+            await update.effective_chat.send_message(texts.APOLOGY, parse_mode=None)
+        except TelegramError as failure:
+            log.warning("could not send the apology%s: %s", where, failure)
