@@ -55,7 +55,8 @@ from tests.support.storage_fixtures import drop_prefix  # noqa: E402
 FIRST_CHAT = 1_000_000
 BARE_CONCURRENCY = 64
 ARTICLE = Article(
-    id="bench1", title="زلزله ۵٫۲ ریشتری حوالی تهران را لرزاند",
+    id="bench1",
+    title="زلزله ۵٫۲ ریشتری حوالی تهران را لرزاند",
     lead="مرکز لرزه‌نگاری کشوری از وقوع زمین‌لرزه‌ای به بزرگی ۵٫۲ در ساعت ۱۰:۱۲ خبر داد.",
     breaking=True,
 )
@@ -85,7 +86,8 @@ class FakeServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.support.fake_telegram", "--port", str(self.port)],
-            cwd=ROOT, stdout=subprocess.DEVNULL,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
         )
 
     async def __aenter__(self) -> FakeServer:
@@ -109,8 +111,9 @@ class FakeServer:
             return found
 
 
-async def broadcast(redis_url: str, subscribers: int, processes: int, paid: bool,
-                    blocked_every: int, timeout: float) -> Result:
+async def broadcast(
+    redis_url: str, subscribers: int, processes: int, paid: bool, blocked_every: int, timeout: float
+) -> Result:
     prefix = f"khabar-bench-broadcast-{uuid.uuid4().hex[:8]}"
     redis = await connect(redis_url)
     keys = Keys(prefix)
@@ -120,24 +123,42 @@ async def broadcast(redis_url: str, subscribers: int, processes: int, paid: bool
         blocked = await server.chats(FIRST_CHAT, subscribers, blocked_every)
         chats = Subscribers(redis, keys)
         for start in range(0, subscribers, 500):
-            await asyncio.gather(*(
-                chats.subscribe(FIRST_CHAT + n, ChatKind.PRIVATE)
-                for n in range(start, min(subscribers, start + 500))
-            ))
-        env = {**os.environ, "KHABAR_BOT_API_URL": f"{server.url}/bot",
-               "KHABAR_BOT_TOKEN": TOKEN, "KHABAR_REDIS_URL": redis_url,
-               "KHABAR_REDIS_PREFIX": prefix, "KHABAR_HTTP_PORT": "0",
-               "KHABAR_BROADCAST_RATE": "1000" if paid else "30",
-               "KHABAR_PAID_BROADCAST": "true" if paid else "false"}
+            await asyncio.gather(
+                *(
+                    chats.subscribe(FIRST_CHAT + n, ChatKind.PRIVATE)
+                    for n in range(start, min(subscribers, start + 500))
+                )
+            )
+        env = {
+            **os.environ,
+            "KHABAR_BOT_API_URL": f"{server.url}/bot",
+            "KHABAR_BOT_TOKEN": TOKEN,
+            "KHABAR_REDIS_URL": redis_url,
+            "KHABAR_REDIS_PREFIX": prefix,
+            "KHABAR_HTTP_PORT": "0",
+            "KHABAR_BROADCAST_RATE": "1000" if paid else "30",
+            "KHABAR_PAID_BROADCAST": "true" if paid else "false",
+        }
         try:
-            bots = [subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT,
-                                     env=env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-                    for _ in range(processes)]
+            bots = [
+                subprocess.Popen(
+                    [sys.executable, "-m", "bot.cli", "run"],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                for _ in range(processes)
+            ]
             await workers_up(redis, keys, processes)
             cpu_before = sum(cpu_seconds(bot.pid) for bot in bots)
-            delivery = await outbox.create(Kind.BREAKING, payloads(ARTICLE), title=ARTICLE.title,
-                                           subscribers=True, article_id=ARTICLE.id)
+            delivery = await outbox.create(
+                Kind.BREAKING,
+                payloads(ARTICLE),
+                title=ARTICLE.title,
+                subscribers=True,
+                article_id=ARTICLE.id,
+            )
             assert delivery is not None
             await enqueue_if_free(outbox, delivery.id)
             deadline = time.monotonic() + timeout
@@ -155,10 +176,15 @@ async def broadcast(redis_url: str, subscribers: int, processes: int, paid: bool
                 bot.wait(20)
             await drop_prefix(redis, prefix)
             await redis.aclose()
-    return Result(sent=stats["sent"], seconds=stats["span"], rate_limited=stats["rate_limited"],
-                  lost=subscribers - blocked - stats["reached"], duplicated=stats["duplicates"],
-                  possibly_twice=found.counts["duplicates"],
-                  cpu_ms=1000 * cpu / max(1, stats["sent"]))
+    return Result(
+        sent=stats["sent"],
+        seconds=stats["span"],
+        rate_limited=stats["rate_limited"],
+        lost=subscribers - blocked - stats["reached"],
+        duplicated=stats["duplicates"],
+        possibly_twice=found.counts["duplicates"],
+        cpu_ms=1000 * cpu / max(1, stats["sent"]),
+    )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -192,13 +218,18 @@ async def enqueue(redis_url: str, subscribers: int) -> tuple[float, float]:
     chats = Subscribers(redis, keys)
     try:
         for start in range(0, subscribers, 1000):
-            await asyncio.gather(*(chats.subscribe(FIRST_CHAT + n, ChatKind.PRIVATE)
-                                   for n in range(start, min(subscribers, start + 1000))))
+            await asyncio.gather(
+                *(
+                    chats.subscribe(FIRST_CHAT + n, ChatKind.PRIVATE)
+                    for n in range(start, min(subscribers, start + 1000))
+                )
+            )
         outbox = Outbox(redis, keys)
         await outbox.ensure_group()
         began = time.perf_counter()
-        delivery = await outbox.create(Kind.BREAKING, payloads(ARTICLE), title=ARTICLE.title,
-                                       subscribers=True)
+        delivery = await outbox.create(
+            Kind.BREAKING, payloads(ARTICLE), title=ARTICLE.title, subscribers=True
+        )
         assert delivery is not None
         snapshot = time.perf_counter() - began
         began = time.perf_counter()
@@ -215,65 +246,91 @@ async def bare_loop(messages: int) -> Result:
     """The ceiling: concurrent Bot.send_message calls, nothing else, to a fresh server."""
     async with FakeServer() as server:
         await server.chats(FIRST_CHAT, messages, 0)
-        bot = Bot(TOKEN, base_url=f"{server.url}/bot",
-                  request=HTTPXRequest(connection_pool_size=BARE_CONCURRENCY))
+        bot = Bot(
+            TOKEN,
+            base_url=f"{server.url}/bot",
+            request=HTTPXRequest(connection_pool_size=BARE_CONCURRENCY),
+        )
         [payload] = payloads(ARTICLE)
         semaphore = asyncio.Semaphore(BARE_CONCURRENCY)
 
         async def send(chat: int) -> None:
             async with semaphore:
-                await bot.send_message(chat, payload["text"], parse_mode="HTML",
-                                       allow_paid_broadcast=True)
+                await bot.send_message(
+                    chat, payload["text"], parse_mode="HTML", allow_paid_broadcast=True
+                )
 
         async with bot:
             await asyncio.gather(*(send(FIRST_CHAT + n) for n in range(messages)))
         stats = await server.stats()
-    return Result(sent=stats["sent"], seconds=stats["span"], rate_limited=stats["rate_limited"],
-                  lost=messages - stats["reached"], duplicated=stats["duplicates"],
-                  possibly_twice=0)
+    return Result(
+        sent=stats["sent"],
+        seconds=stats["span"],
+        rate_limited=stats["rate_limited"],
+        lost=messages - stats["reached"],
+        duplicated=stats["duplicates"],
+        possibly_twice=0,
+    )
 
 
 def line(label: str, result: Result) -> str:
-    return (f"{label}: {result.sent:,} messages in {result.seconds:.1f} s = "
-            f"{result.rate:,.1f} msg/s; 429s {result.rate_limited}; lost {result.lost}; "
-            f"duplicated {result.duplicated} (counted as possibly twice: "
-            f"{result.possibly_twice})"
-            + (f"; khabar CPU {result.cpu_ms:.2f} ms/message" if result.cpu_ms else ""))
+    return (
+        f"{label}: {result.sent:,} messages in {result.seconds:.1f} s = "
+        f"{result.rate:,.1f} msg/s; 429s {result.rate_limited}; lost {result.lost}; "
+        f"duplicated {result.duplicated} (counted as possibly twice: "
+        f"{result.possibly_twice})"
+        + (f"; khabar CPU {result.cpu_ms:.2f} ms/message" if result.cpu_ms else "")
+    )
 
 
 async def run(args: argparse.Namespace) -> None:
     if args.enqueue:
         snapshot, filled = await enqueue(args.redis, args.enqueue)
-        print(f"enqueue {args.enqueue:,} subscribers: snapshot {1000 * snapshot:.0f} ms, "
-              f"into the outbox {filled:.2f} s ({args.enqueue / filled:,.0f} chats/s, "
-              f"{-(-args.enqueue // ENQUEUE_PAGE)} pages of {ENQUEUE_PAGE:,})")
-    print(f"one breaking card to N private chats, every {args.blocked_every}th blocked; "
-          "figures from the fake server")
+        print(
+            f"enqueue {args.enqueue:,} subscribers: snapshot {1000 * snapshot:.0f} ms, "
+            f"into the outbox {filled:.2f} s ({args.enqueue / filled:,.0f} chats/s, "
+            f"{-(-args.enqueue // ENQUEUE_PAGE)} pages of {ENQUEUE_PAGE:,})"
+        )
+    print(
+        f"one breaking card to N private chats, every {args.blocked_every}th blocked; "
+        "figures from the fake server"
+    )
     for processes in args.processes:
         if args.free:
-            result = await broadcast(args.redis, args.free, processes, False,
-                                     args.blocked_every, args.timeout)
-            print(line(f"free limits (30/s), {args.free:,} chats, {processes} process(es)",
-                       result) + f"; {100 * result.rate / 30:.1f}% of 30/s")
+            result = await broadcast(
+                args.redis, args.free, processes, False, args.blocked_every, args.timeout
+            )
+            print(
+                line(f"free limits (30/s), {args.free:,} chats, {processes} process(es)", result)
+                + f"; {100 * result.rate / 30:.1f}% of 30/s"
+            )
     if args.paid:
         bare = await bare_loop(args.bare or args.paid)
         print(line(f"bare send loop ({BARE_CONCURRENCY} concurrent, no Redis)", bare))
         for processes in args.processes:
-            result = await broadcast(args.redis, args.paid, processes, True,
-                                     args.blocked_every, args.timeout)
+            result = await broadcast(
+                args.redis, args.paid, processes, True, args.blocked_every, args.timeout
+            )
             ratio = result.rate / bare.rate if bare.rate else 0.0
-            print(line(f"paid broadcast, {args.paid:,} chats, {processes} process(es)", result)
-                  + f"; {100 * ratio:.1f}% of the bare loop")
+            print(
+                line(f"paid broadcast, {args.paid:,} chats, {processes} process(es)", result)
+                + f"; {100 * ratio:.1f}% of the bare loop"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--enqueue", type=int, default=100_000,
-                        help="subscribers to put in the outbox, timed (0: skip)")
+    parser.add_argument(
+        "--enqueue",
+        type=int,
+        default=100_000,
+        help="subscribers to put in the outbox, timed (0: skip)",
+    )
     parser.add_argument("--free", type=int, default=1500, help="chats, free limits (0: skip)")
     parser.add_argument("--paid", type=int, default=10000, help="chats, paid (0: skip)")
-    parser.add_argument("--bare", type=int, default=0,
-                        help="messages of the bare loop (default: as many as --paid)")
+    parser.add_argument(
+        "--bare", type=int, default=0, help="messages of the bare loop (default: as many as --paid)"
+    )
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 3])
     parser.add_argument("--blocked-every", type=int, default=50)
     parser.add_argument("--timeout", type=float, default=600.0)

@@ -71,11 +71,15 @@ def load(path: Path = TOPICS) -> TestSet:
             body = picked[1:] + rng.sample(fillers, rng.randint(1, 2))
             rng.shuffle(body)
             article_id = f"{topic['id']}-{number + 1}"
-            articles.append(Article(
-                id=article_id, title=title, lead=picked[0],
-                paragraphs=[" ".join(body[i : i + 2]) for i in range(0, len(body), 2)],
-                published=start + timedelta(hours=rng.randint(0, 24 * 60)),
-            ))
+            articles.append(
+                Article(
+                    id=article_id,
+                    title=title,
+                    lead=picked[0],
+                    paragraphs=[" ".join(body[i : i + 2]) for i in range(0, len(body), 2)],
+                    published=start + timedelta(hours=rng.randint(0, 24 * 60)),
+                )
+            )
             by_topic.setdefault(topic["id"], []).append(article_id)
     queries = [
         Query(
@@ -111,8 +115,12 @@ class Scores:
 
 def score(queries: Sequence[Query], rankings: Sequence[list[str]]) -> Scores:
     rows = [
-        (query, precision_at(ranked, query.relevant), average_precision(ranked, query.relevant),
-         ranked)
+        (
+            query,
+            precision_at(ranked, query.relevant),
+            average_precision(ranked, query.relevant),
+            ranked,
+        )
         for query, ranked in zip(queries, rankings, strict=True)
     ]
     return Scores(
@@ -146,8 +154,9 @@ def _plain_words(text: str) -> list[str]:
 def plain_bm25_rankings(test: TestSet, k1: float = 1.2, b: float = 0.75) -> list[list[str]]:
     """Textbook BM25 over the whole text of each article, words as typed."""
     documents = {
-        article.id: Counter(_plain_words(" ".join([article.title, article.lead or "",
-                                                    *article.paragraphs])))
+        article.id: Counter(
+            _plain_words(" ".join([article.title, article.lead or "", *article.paragraphs]))
+        )
         for article in test.articles
     }
     lengths = {article_id: sum(words.values()) for article_id, words in documents.items()}
@@ -183,10 +192,14 @@ def main() -> None:
     khabar = score(test.queries, asyncio.run(khabar_rankings(test, args.redis)))
     plain = score(test.queries, plain_bm25_rankings(test))
     print(f"{len(test.articles)} articles, {len(test.queries)} queries")
-    print(f"khabar:     precision@{CUTOFF} {khabar.precision:.3f}   "
-          f"MAP {khabar.mean_average_precision:.3f}")
-    print(f"plain BM25: precision@{CUTOFF} {plain.precision:.3f}   "
-          f"MAP {plain.mean_average_precision:.3f}")
+    print(
+        f"khabar:     precision@{CUTOFF} {khabar.precision:.3f}   "
+        f"MAP {khabar.mean_average_precision:.3f}"
+    )
+    print(
+        f"plain BM25: precision@{CUTOFF} {plain.precision:.3f}   "
+        f"MAP {plain.mean_average_precision:.3f}"
+    )
     if args.verbose:
         print(f"\n{'query':<34} khabar P@5  AP    | plain P@5  AP")
         for (query, p, ap, _), (_, pp, pap, _) in zip(

@@ -53,10 +53,14 @@ def main() -> None:
     args = parser.parse_args()
     result = measure(args.iterations)
     print(f"articles:        {result['articles']:>10,.0f}")
-    print(f"parse:           {result['parse_per_second']:>10,.0f} articles/s "
-          f"({result['us_per_parse']:.0f} µs each)")
-    print(f"render:          {result['render_per_second']:>10,.0f} cards/s "
-          f"({result['us_per_card']:.1f} µs per card)")
+    print(
+        f"parse:           {result['parse_per_second']:>10,.0f} articles/s "
+        f"({result['us_per_parse']:.0f} µs each)"
+    )
+    print(
+        f"render:          {result['render_per_second']:>10,.0f} cards/s "
+        f"({result['us_per_card']:.1f} µs per card)"
+    )
 
 
 if __name__ == "__main__":

@@ -51,13 +51,14 @@ class Corpus:
     def __init__(self, seed: int = 1404) -> None:
         self.rng = np.random.default_rng(seed)
         persian = [
-            (word, zipf) for word, zipf in lexicon().zipf.items()
+            (word, zipf)
+            for word, zipf in lexicon().zipf.items()
             if word.isalpha() and not word.isascii() and len(word) > 1
         ]
         persian.sort(key=lambda item: -item[1])
         persian = persian[:VOCABULARY]
         self.words = np.array([word for word, _ in persian], dtype=object)
-        weights = np.array([10 ** zipf for _, zipf in persian])
+        weights = np.array([10**zipf for _, zipf in persian])
         self.weights = weights / weights.sum()
         self.cumulative = np.cumsum(self.weights)
         self.today = date(2026, 11, 1)
@@ -79,23 +80,32 @@ class Corpus:
         body = self._sentences(sentences)
         paragraphs = [" ".join(body[i : i + 3]) for i in range(0, len(body), 3)]
         age = int(self.rng.integers(0, 80))
-        return Article.trusted({
-            "id": f"b{number}",
-            "title": self._sentence(int(self.rng.integers(6, 13))).rstrip("."),
-            "lead": self._sentence(int(self.rng.integers(15, 31))),
-            "key_points": [
-                KeyPoint.trusted({"label": None, "text": s}) for s in self._sentences(2)
-            ],
-            "quotes": [Quote.trusted({
-                "speaker": " ".join(self.rng.choice(self.words, 2)), "role": None,
-                "text": self._sentence(20), "heading": None,
-            })],
-            "paragraphs": paragraphs,
-            "published": datetime.combine(
-                self.today - timedelta(days=age), datetime.min.time(), UTC
-            ) + timedelta(minutes=int(self.rng.integers(0, 1440))),
-            "tags": list(self.rng.choice(self.words[:5000], 3)),
-        })
+        return Article.trusted(
+            {
+                "id": f"b{number}",
+                "title": self._sentence(int(self.rng.integers(6, 13))).rstrip("."),
+                "lead": self._sentence(int(self.rng.integers(15, 31))),
+                "key_points": [
+                    KeyPoint.trusted({"label": None, "text": s}) for s in self._sentences(2)
+                ],
+                "quotes": [
+                    Quote.trusted(
+                        {
+                            "speaker": " ".join(self.rng.choice(self.words, 2)),
+                            "role": None,
+                            "text": self._sentence(20),
+                            "heading": None,
+                        }
+                    )
+                ],
+                "paragraphs": paragraphs,
+                "published": datetime.combine(
+                    self.today - timedelta(days=age), datetime.min.time(), UTC
+                )
+                + timedelta(minutes=int(self.rng.integers(0, 1440))),
+                "tags": list(self.rng.choice(self.words[:5000], 3)),
+            }
+        )
 
     def queries(self, words: int, count: int) -> list[str]:
         """Queries of `words` words, drawn like the text is (common words common), stop words
@@ -157,12 +167,17 @@ async def run(n: int, queries: int, url: str, analysers: int) -> None:
         articles = [corpus.article(i) for i in range(n)]
         generated = time.perf_counter() - generated
         characters = statistics.mean(
-            len(a.title) + len(a.lead or "") + sum(len(p) for p in a.paragraphs)
-            + sum(len(k.text) for k in a.key_points) + sum(len(q.text) for q in a.quotes)
+            len(a.title)
+            + len(a.lead or "")
+            + sum(len(p) for p in a.paragraphs)
+            + sum(len(k.text) for k in a.key_points)
+            + sum(len(q.text) for q in a.quotes)
             for a in articles
         )
-        print(f"  corpus: generated in {generated:.1f} s, {characters:,.0f} characters per "
-              "article on average")
+        print(
+            f"  corpus: generated in {generated:.1f} s, {characters:,.0f} characters per "
+            "article on average"
+        )
 
         before = (await redis.info("memory"))["used_memory"]
         redis_cpu = await _redis_cpu(redis)
@@ -178,9 +193,11 @@ async def run(n: int, queries: int, url: str, analysers: int) -> None:
         redis_cpu = await _redis_cpu(redis) - redis_cpu
         own = _cpu(resource.getrusage(resource.RUSAGE_SELF)) - _cpu(own_cpu)
         workers = _cpu(resource.getrusage(resource.RUSAGE_CHILDREN)) - _cpu(workers_cpu)
-        print(f"  ingest: {n / seconds:,.0f} articles/s ({seconds:.1f} s, {analysers} analyser "
-              f"processes); CPU per article: this process {own / n * 1e6:,.0f} µs, analysers "
-              f"{workers / n * 1e6:,.0f} µs, Redis {redis_cpu / n * 1e6:,.0f} µs")
+        print(
+            f"  ingest: {n / seconds:,.0f} articles/s ({seconds:.1f} s, {analysers} analyser "
+            f"processes); CPU per article: this process {own / n * 1e6:,.0f} µs, analysers "
+            f"{workers / n * 1e6:,.0f} µs, Redis {redis_cpu / n * 1e6:,.0f} µs"
+        )
 
         article_bytes, _ = await memory_of(redis, f"{keys.prefix}:article:*")
         index_bytes = 0
@@ -189,13 +206,19 @@ async def run(n: int, queries: int, url: str, analysers: int) -> None:
             size, count = await memory_of(redis, f"{keys.prefix}:{pattern}")
             index_bytes += size
             vocabulary += count if pattern == "idx:*" else 0
-        print(f"  memory: {(after - before) / n:,.0f} B per article in all "
-              f"(used_memory delta); articles {article_bytes / n:,.0f} B each; "
-              f"search index {index_bytes / n:,.0f} B per article = "
-              f"{index_bytes / article_bytes:.2f}× the articles; {vocabulary:,} terms")
+        print(
+            f"  memory: {(after - before) / n:,.0f} B per article in all "
+            f"(used_memory delta); articles {article_bytes / n:,.0f} B each; "
+            f"search index {index_bytes / n:,.0f} B per article = "
+            f"{index_bytes / article_bytes:.2f}× the articles; {vocabulary:,} terms"
+        )
 
-        for label, words, typing in (("1 word", 1, False), ("2 words", 2, False),
-                                     ("3 words", 3, False), ("typing", 2, True)):
+        for label, words, typing in (
+            ("1 word", 1, False),
+            ("2 words", 2, False),
+            ("3 words", 3, False),
+            ("typing", 2, True),
+        ):
             asked = corpus.queries(words, queries)
             if typing:  # the last word cut short, as it is while being typed
                 asked = [q[: -max(1, len(q.rsplit(" ", 1)[-1]) // 2)] for q in asked]
@@ -208,10 +231,12 @@ async def run(n: int, queries: int, url: str, analysers: int) -> None:
                 start = time.perf_counter()
                 await store.find(query, 0, 10, typing=typing)
                 full_times.append((time.perf_counter() - start) * 1000)
-            print(f"  search {label:<8} p50 {percentile(index_times, 50):6.2f} ms  "
-                  f"p99 {percentile(index_times, 99):6.2f} ms  |  with articles p50 "
-                  f"{percentile(full_times, 50):6.2f} ms  p99 {percentile(full_times, 99):6.2f}"
-                  f" ms  |  median {statistics.median(totals):,.0f} matches")
+            print(
+                f"  search {label:<8} p50 {percentile(index_times, 50):6.2f} ms  "
+                f"p99 {percentile(index_times, 99):6.2f} ms  |  with articles p50 "
+                f"{percentile(full_times, 50):6.2f} ms  p99 {percentile(full_times, 99):6.2f}"
+                f" ms  |  median {statistics.median(totals):,.0f} matches"
+            )
     finally:
         async for key in redis.scan_iter(match=f"{keys.prefix}:*", count=5000):
             await redis.unlink(key)
@@ -223,9 +248,13 @@ def main() -> None:
     parser.add_argument("--articles", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--queries", type=int, default=300, help="per kind of query")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
-    parser.add_argument("--analysers", type=int, default=2,
-                        help="processes that analyse articles for the index while this one "
-                        "writes (0: all in this process)")
+    parser.add_argument(
+        "--analysers",
+        type=int,
+        default=2,
+        help="processes that analyse articles for the index while this one "
+        "writes (0: all in this process)",
+    )
     args = parser.parse_args()
     for n in args.articles:
         asyncio.run(run(n, args.queries, args.redis, args.analysers))

@@ -54,25 +54,46 @@ def _parser() -> argparse.ArgumentParser:
     parse.set_defaults(command=_parse)
 
     card = commands.add_parser("card", help="the message card(s) of articles")
-    card.add_argument("files", nargs="+", metavar="FILE", type=Path,
-                      help="a raw .txt page, a .json Article (or list) or .jsonl")
-    card.add_argument("--json", action="store_true",
-                      help='one line per article: {"id": ..., "messages": [payload, ...]}')
+    card.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        type=Path,
+        help="a raw .txt page, a .json Article (or list) or .jsonl",
+    )
+    card.add_argument(
+        "--json",
+        action="store_true",
+        help='one line per article: {"id": ..., "messages": [payload, ...]}',
+    )
     card.set_defaults(command=_card)
 
     ingest = commands.add_parser("ingest", help="store articles (files or folders) in Redis")
-    ingest.add_argument("paths", nargs="+", metavar="PATH", type=Path,
-                        help="raw .txt pages, .json / .jsonl Articles, or folders of them")
-    ingest.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                        help="draw a progress bar (default: when stderr is a terminal)")
+    ingest.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        type=Path,
+        help="raw .txt pages, .json / .jsonl Articles, or folders of them",
+    )
+    ingest.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="draw a progress bar (default: when stderr is a terminal)",
+    )
     ingest.set_defaults(command=_ingest)
 
     search = commands.add_parser("search", help="search the stored articles")
     search.add_argument("query", nargs="+", metavar="QUERY")
-    search.add_argument("--json", action="store_true",
-                        help='one line per result: {"id", "title", "published", "score"}')
-    search.add_argument("--limit", type=_positive, default=10, metavar="N",
-                        help="at most N results (default 10)")
+    search.add_argument(
+        "--json",
+        action="store_true",
+        help='one line per result: {"id", "title", "published", "score"}',
+    )
+    search.add_argument(
+        "--limit", type=_positive, default=10, metavar="N", help="at most N results (default 10)"
+    )
     search.set_defaults(command=_search)
 
     run = commands.add_parser("run", help="the bot: Telegram updates (long polling)")
@@ -142,9 +163,11 @@ def _ingest(args: argparse.Namespace) -> int:
         else:
             _report(error)
 
-    summary = _with_store(lambda store: ingest(
-        store, args.paths, on_progress=bar.draw if bar else None, on_skip=skipped
-    ))
+    summary = _with_store(
+        lambda store: ingest(
+            store, args.paths, on_progress=bar.draw if bar else None, on_skip=skipped
+        )
+    )
     if bar:
         bar.close()
     saved = summary.saved
@@ -153,8 +176,10 @@ def _ingest(args: argparse.Namespace) -> int:
         f"{saved[Saved.UPDATED]} updated, {saved[Saved.UNCHANGED]} unchanged"
     ]
     if summary.expired:
-        parts.append(f"{len(summary.expired)} older than the retention window "
-                     "(KHABAR_RETENTION_DAYS), not stored")
+        parts.append(
+            f"{len(summary.expired)} older than the retention window "
+            "(KHABAR_RETENTION_DAYS), not stored"
+        )
     if summary.skipped:
         parts.append(f"{len(summary.skipped)} files skipped")
     print("khabar: " + "; ".join(parts), file=sys.stderr)
@@ -167,8 +192,14 @@ def _search(args: argparse.Namespace) -> int:
     for number, (article, hit) in enumerate(found, 1):
         published = article.published.isoformat() if article.published else None
         if args.json:
-            _print_json({"id": article.id, "title": article.title,
-                         "published": published, "score": hit.score})
+            _print_json(
+                {
+                    "id": article.id,
+                    "title": article.title,
+                    "published": published,
+                    "score": hit.score,
+                }
+            )
         else:
             print(f"{number:>3}. {article.title}  [{article.id}, {published or '-'}, {hit.score}]")
     return EXIT_OK
@@ -182,7 +213,8 @@ def _with_store(work: Callable[[ArticleStore], Awaitable[T]]) -> T:
         redis = await connect(settings.redis_url)
         try:
             store = ArticleStore(
-                redis, Keys(settings.redis_prefix),
+                redis,
+                Keys(settings.redis_prefix),
                 retention=timedelta(days=settings.retention_days),
                 public_url=settings.public_url,
             )

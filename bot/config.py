@@ -120,8 +120,7 @@ class Settings(BaseSettings):
     def _secret_shape(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         if value is None and info.data.get("webhook_url"):
             # Without it anyone who finds the webhook could post updates as an admin.
-            raise ValueError("required when KHABAR_WEBHOOK_URL is set (the same in every "
-                             "process)")
+            raise ValueError("required when KHABAR_WEBHOOK_URL is set (the same in every process)")
         if value is not None and not _WEBHOOK_SECRET.match(value.get_secret_value()):
             raise ValueError("must be 1-256 characters of A-Z a-z 0-9 _ -")
         return value

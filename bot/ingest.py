@@ -62,8 +62,10 @@ def discover(paths: Iterable[Path]) -> Iterator[Path | ParseError]:
     for path in paths:
         if path.is_dir():
             found = (
-                p for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in ARTICLE_SUFFIXES
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             yield from sorted(found)
@@ -196,9 +198,7 @@ class Writer:
         return self.saved
 
 
-def _read_in_thread(
-    files: Sequence[Path], workers: int | None
-) -> Iterator[asyncio.Future[Loaded]]:
+def _read_in_thread(files: Sequence[Path], workers: int | None) -> Iterator[asyncio.Future[Loaded]]:
     """`read`, each step run in a thread so the event loop keeps writing meanwhile."""
     loop = asyncio.get_running_loop()
     results = read(files, workers)

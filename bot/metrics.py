@@ -8,17 +8,23 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 REGISTRY = CollectorRegistry()
 
 UPDATES = Counter("khabar_updates", "Telegram updates handled", registry=REGISTRY)
-MESSAGES = Counter("khabar_delivery_messages", "Chats a delivery is done with, by outcome",
-                   ["outcome"], registry=REGISTRY)
-RATE_LIMITED = Counter("khabar_rate_limited", "429 answers from Telegram to delivery workers",
-                       registry=REGISTRY)
-OUTBOX_DEPTH = Gauge("khabar_outbox_depth", "Entries waiting or in progress in the outbox",
-                     registry=REGISTRY)
-FEED_POLLS = Counter("khabar_feed_polls", "Feed polls, by result", ["result"],
-                     registry=REGISTRY)
+MESSAGES = Counter(
+    "khabar_delivery_messages",
+    "Chats a delivery is done with, by outcome",
+    ["outcome"],
+    registry=REGISTRY,
+)
+RATE_LIMITED = Counter(
+    "khabar_rate_limited", "429 answers from Telegram to delivery workers", registry=REGISTRY
+)
+OUTBOX_DEPTH = Gauge(
+    "khabar_outbox_depth", "Entries waiting or in progress in the outbox", registry=REGISTRY
+)
+FEED_POLLS = Counter("khabar_feed_polls", "Feed polls, by result", ["result"], registry=REGISTRY)
 FEED_ARTICLES = Counter("khabar_feed_articles", "Articles stored from feeds", registry=REGISTRY)
 SEARCH_SECONDS = Histogram(
-    "khabar_search_seconds", "Time to answer a search (index and articles)",
+    "khabar_search_seconds",
+    "Time to answer a search (index and articles)",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
     registry=REGISTRY,
 )

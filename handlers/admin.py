@@ -77,8 +77,11 @@ async def breaking(update: Update, context: Context) -> None:
     replied = message.reply_to_message
     try:
         if replied is not None and replied.document is not None:
-            article = parse_breaking(await _download(replied), datetime.now(TEHRAN),
-                                     name=replied.document.file_name or "file")
+            article = parse_breaking(
+                await _download(replied),
+                datetime.now(TEHRAN),
+                name=replied.document.file_name or "file",
+            )
         elif replied is not None and (replied.text or replied.caption):
             article = parse_breaking(replied.text or replied.caption or "", datetime.now(TEHRAN))
         elif text:
@@ -92,8 +95,7 @@ async def breaking(update: Update, context: Context) -> None:
     await preview_breaking(message, context, article)
 
 
-async def preview_breaking(message: Message, context: Context,
-                           article: Article) -> None:
+async def preview_breaking(message: Message, context: Context, article: Article) -> None:
     """The breaking card as subscribers will see it, then «send to N subscribers?»."""
     services = context.services
     draft = await services.sessions.save_draft(article.model_dump_json())
@@ -102,11 +104,17 @@ async def preview_breaking(message: Message, context: Context,
         subscribers=views.number(await services.subscribers.count()),
         channels=views.number(len(services.settings.channel_ids)),
     )
-    await reply(message, {
-        "text": question, "parse_mode": None,
-        "reply_markup": views.buttons_row((texts.SEND, Callback(Action.SEND_DRAFT, draft).data()),
-                                          (texts.DISCARD, Callback(Action.DISCARD_DRAFT, draft).data())),
-    })
+    await reply(
+        message,
+        {
+            "text": question,
+            "parse_mode": None,
+            "reply_markup": views.buttons_row(
+                (texts.SEND, Callback(Action.SEND_DRAFT, draft).data()),
+                (texts.DISCARD, Callback(Action.DISCARD_DRAFT, draft).data()),
+            ),
+        },
+    )
 
 
 async def _download(message: Message) -> bytes:
@@ -152,25 +160,29 @@ async def pasted_article(update: Update, context: Context) -> None:
     await _store_and_offer(message, context, article)
 
 
-async def _store_and_offer(message: Message, context: Context,
-                           article: Article) -> None:
+async def _store_and_offer(message: Message, context: Context, article: Article) -> None:
     """Stored without going to the channels by itself: the admin chooses."""
     store = context.services.store
     await store.save(article, announce=False)
     await send_card(message, context, article.id)
     code = await store.links.code(article.id) or article.id
-    await reply(message, {
-        "text": texts.PREVIEW_ARTICLE.format(title=article.title, code=code), "parse_mode": None,
-        "reply_markup": views.buttons_row(
-            (texts.PUBLISH, Callback(Action.PUBLISH_TO_CHANNELS, article.id).data()),
-            (texts.SEND_BREAKING, Callback(Action.OFFER_BREAKING, article.id).data()),
-        ),
-    })
+    await reply(
+        message,
+        {
+            "text": texts.PREVIEW_ARTICLE.format(title=article.title, code=code),
+            "parse_mode": None,
+            "reply_markup": views.buttons_row(
+                (texts.PUBLISH, Callback(Action.PUBLISH_TO_CHANNELS, article.id).data()),
+                (texts.SEND_BREAKING, Callback(Action.OFFER_BREAKING, article.id).data()),
+            ),
+        },
+    )
 
 
 # Buttons -----------------------------------------------------------------------------------------
-async def _admin_pressed(update: Update, context: Context
-                         ) -> tuple[CallbackQuery, Callback, Message] | None:
+async def _admin_pressed(
+    update: Update, context: Context
+) -> tuple[CallbackQuery, Callback, Message] | None:
     """An admin's button, pressed by an admin (to anyone else it is stale)."""
     press = await pressed(update)
     if press is not None and not _admin(context, update):
@@ -236,21 +248,25 @@ async def stop_delivery(update: Update, context: Context) -> None:
         await _cancel(message, context, callback.value)
 
 
-async def _send_breaking(message: Message, context: Context,
-                         article: Article) -> None:
+async def _send_breaking(message: Message, context: Context, article: Article) -> None:
     services = context.services
     await services.store.save(article, announce=False)
-    delivery = await deliveries.start_breaking(services.outbox, services.settings, article,
-                                         await card_with_buttons(services, article),
-                                         message.chat_id)
+    delivery = await deliveries.start_breaking(
+        services.outbox,
+        services.settings,
+        article,
+        await card_with_buttons(services, article),
+        message.chat_id,
+    )
     if delivery is None:
         await edit(message, {"text": texts.NOBODY, "parse_mode": None})
         return
     await _show_progress(message, context, delivery, in_place=True)
 
 
-async def _show_progress(message: Message, context: Context,
-                         delivery: Delivery, in_place: bool = False) -> None:
+async def _show_progress(
+    message: Message, context: Context, delivery: Delivery, in_place: bool = False
+) -> None:
     """The message the progress is shown in from now on (edited every few seconds): this
     one changed (`in_place`) or a new one."""
     payload = views.progress(delivery, None)
@@ -281,20 +297,27 @@ async def _post(message: Message, context: Context, article: Article) -> None:
         await say(message, texts.NO_CHANNELS)
         return
     delivery = await deliveries.post_to_channels(
-        services.outbox, services.settings, article, await card_with_buttons(services, article),
+        services.outbox,
+        services.settings,
+        article,
+        await card_with_buttons(services, article),
         message.chat_id,
     )
     if delivery is None:
         await say(message, texts.ALREADY_POSTED)
         return
-    await say(message, texts.POSTING.format(
-        title=article.title, channels=views.number(delivery.total),
-        id=to_persian_digits(delivery.id)))
+    await say(
+        message,
+        texts.POSTING.format(
+            title=article.title,
+            channels=views.number(delivery.total),
+            id=to_persian_digits(delivery.id),
+        ),
+    )
     await _show_progress(message, context, delivery)
 
 
-async def _delivery_named(message: Message, context: Context, command: str
-                          ) -> Delivery | None:
+async def _delivery_named(message: Message, context: Context, command: str) -> Delivery | None:
     args = context.args or []
     if not args:
         await say(message, texts.ASK_DELIVERY.format(command=command))
@@ -312,8 +335,7 @@ async def cancel(update: Update, context: Context) -> None:
         await _cancel(message, context, found.id)
 
 
-async def _cancel(message: Message, context: Context, delivery_id: str
-                  ) -> None:
+async def _cancel(message: Message, context: Context, delivery_id: str) -> None:
     number = to_persian_digits(delivery_id)
     if await context.services.outbox.cancel(delivery_id):
         await say(message, texts.CANCELLED.format(id=number))
@@ -333,8 +355,9 @@ async def retract(update: Update, context: Context) -> None:
     if retraction is None:
         await say(message, texts.NOTHING_TO_RETRACT.format(id=number))
         return
-    await say(message, texts.RETRACTING.format(
-        id=number, retraction=to_persian_digits(retraction.id)))
+    await say(
+        message, texts.RETRACTING.format(id=number, retraction=to_persian_digits(retraction.id))
+    )
     await _show_progress(message, context, retraction)
 
 
@@ -350,14 +373,19 @@ async def stats(update: Update, context: Context) -> None:
     if error is not None:
         when = datetime.fromtimestamp(error[0], TEHRAN).strftime("%Y-%m-%d %H:%M")
         error_text = f"{to_persian_digits(when)} — {error[1]}"
-    await say(message, texts.STATS.format(
-        subscribers=views.number(sum(kinds.values())),
-        private=views.number(kinds[ChatKind.PRIVATE]), groups=views.number(kinds[ChatKind.GROUP]),
-        channels=views.number(len(services.settings.channel_ids)),
-        articles=views.number(await services.store.count()),
-        running=views.number(sum(1 for d in active if d.status is not Status.DONE)),
-        depth=views.number(await services.outbox.depth()), error=error_text,
-    ))
+    await say(
+        message,
+        texts.STATS.format(
+            subscribers=views.number(sum(kinds.values())),
+            private=views.number(kinds[ChatKind.PRIVATE]),
+            groups=views.number(kinds[ChatKind.GROUP]),
+            channels=views.number(len(services.settings.channel_ids)),
+            articles=views.number(await services.store.count()),
+            running=views.number(sum(1 for d in active if d.status is not Status.DONE)),
+            depth=views.number(await services.outbox.depth()),
+            error=error_text,
+        ),
+    )
 
 
 # Progress ----------------------------------------------------------------------------------
@@ -379,8 +407,9 @@ async def report_progress(context: Context) -> None:
             continue  # its message is being sent
         lease = leases.get(delivery.id)
         if lease is None:
-            lease = leases[delivery.id] = Lease(services.redis, services.store.keys.reporter(delivery.id),
-                                                PROGRESS_EVERY * 4)
+            lease = leases[delivery.id] = Lease(
+                services.redis, services.store.keys.reporter(delivery.id), PROGRESS_EVERY * 4
+            )
         if not await lease.hold():
             continue
         if delivery.over:
@@ -400,30 +429,32 @@ async def report_progress(context: Context) -> None:
             samples.pop(delivery.id, None)
 
 
-async def _show(context: Context, delivery: Delivery,
-                payload: dict[str, Any]) -> None:
+async def _show(context: Context, delivery: Delivery, payload: dict[str, Any]) -> None:
     """Edit the delivery's progress message; a delivery that lost it (its process died
     before sending it) gets a new one."""
     assert delivery.admin_chat is not None
     markup = payload.get("reply_markup")
     keyboard = InlineKeyboardMarkup.de_json(markup, context.bot) if markup else None
     if delivery.progress_message is None:
-        sent = await context.bot.send_message(delivery.admin_chat, payload["text"],
-                                              parse_mode=None, reply_markup=keyboard)
+        sent = await context.bot.send_message(
+            delivery.admin_chat, payload["text"], parse_mode=None, reply_markup=keyboard
+        )
         await context.services.outbox.set_progress_message(delivery.id, sent.message_id)
         return
     try:
         await context.bot.edit_message_text(
-            payload["text"], chat_id=delivery.admin_chat, message_id=delivery.progress_message,
-            parse_mode=None, reply_markup=keyboard,
+            payload["text"],
+            chat_id=delivery.admin_chat,
+            message_id=delivery.progress_message,
+            parse_mode=None,
+            reply_markup=keyboard,
         )
     except BadRequest as error:
         if "not modified" not in str(error):
             raise
 
 
-def _rate(samples: dict[str, Sample], delivery: Delivery
-          ) -> float | None:
+def _rate(samples: dict[str, Sample], delivery: Delivery) -> float | None:
     """Messages a second over the last interval, smoothed; None until it can be told."""
     now = datetime.now().timestamp()
     then, before, rate = samples.get(delivery.id, (delivery.created, 0, None))
@@ -438,21 +469,23 @@ def _rate(samples: dict[str, Sample], delivery: Delivery
 def register(application: KhabarApplication, admin_ids: list[int]) -> None:
     admins = filters.User(user_id=admin_ids)
     private = filters.ChatType.PRIVATE
-    application.add_handlers([
-        CommandHandler("breaking", breaking, filters=admins),
-        CommandHandler("post", post, filters=admins),
-        CommandHandler("cancel", cancel, filters=admins),
-        CommandHandler("retract", retract, filters=admins),
-        CommandHandler("stats", stats, filters=admins),
-        CallbackQueryHandler(send_draft, pattern=Action.SEND_DRAFT.pattern),
-        CallbackQueryHandler(discard_draft, pattern=Action.DISCARD_DRAFT.pattern),
-        CallbackQueryHandler(publish_to_channels, pattern=Action.PUBLISH_TO_CHANNELS.pattern),
-        CallbackQueryHandler(offer_breaking, pattern=Action.OFFER_BREAKING.pattern),
-        CallbackQueryHandler(stop_delivery, pattern=Action.STOP_DELIVERY.pattern),
-        MessageHandler(admins & private & filters.Document.ALL, article_file),
-        MessageHandler(admins & private & filters.TEXT & ~filters.COMMAND, pasted_article),
-    ])
+    application.add_handlers(
+        [
+            CommandHandler("breaking", breaking, filters=admins),
+            CommandHandler("post", post, filters=admins),
+            CommandHandler("cancel", cancel, filters=admins),
+            CommandHandler("retract", retract, filters=admins),
+            CommandHandler("stats", stats, filters=admins),
+            CallbackQueryHandler(send_draft, pattern=Action.SEND_DRAFT.pattern),
+            CallbackQueryHandler(discard_draft, pattern=Action.DISCARD_DRAFT.pattern),
+            CallbackQueryHandler(publish_to_channels, pattern=Action.PUBLISH_TO_CHANNELS.pattern),
+            CallbackQueryHandler(offer_breaking, pattern=Action.OFFER_BREAKING.pattern),
+            CallbackQueryHandler(stop_delivery, pattern=Action.STOP_DELIVERY.pattern),
+            MessageHandler(admins & private & filters.Document.ALL, article_file),
+            MessageHandler(admins & private & filters.TEXT & ~filters.COMMAND, pasted_article),
+        ]
+    )
     if application.job_queue is not None:
-        application.job_queue.run_repeating(report_progress, interval=PROGRESS_EVERY,
-                                            first=PROGRESS_EVERY)
-
+        application.job_queue.run_repeating(
+            report_progress, interval=PROGRESS_EVERY, first=PROGRESS_EVERY
+        )

@@ -66,7 +66,7 @@ class Callback:
         """None for data this version does not make (old or forged buttons)."""
         for action in Action:
             if data.startswith(action.prefix):
-                return cls._parse(action, data[len(action.prefix):])
+                return cls._parse(action, data[len(action.prefix) :])
         return None
 
     @classmethod

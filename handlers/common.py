@@ -29,8 +29,9 @@ class Context(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotDa
 
 
 CONTEXT_TYPES = ContextTypes(context=Context, bot_data=BotData)
-KhabarApplication = Application[ExtBot[Any], Context, dict[Any, Any], dict[Any, Any], BotData,
-                                JobQueue[Any]]
+KhabarApplication = Application[
+    ExtBot[Any], Context, dict[Any, Any], dict[Any, Any], BotData, JobQueue[Any]
+]
 
 
 async def reply(message: Message, payload: dict[str, Any]) -> Message:
@@ -53,7 +54,9 @@ async def edit(message: Message, payload: dict[str, Any]) -> Message:
     """The message (one the bot sent) changed to the payload."""
     markup = payload.get("reply_markup")
     edited = await message.edit_text(
-        payload["text"], parse_mode=payload.get("parse_mode"), link_preview_options=_NO_PREVIEW,
+        payload["text"],
+        parse_mode=payload.get("parse_mode"),
+        link_preview_options=_NO_PREVIEW,
         reply_markup=InlineKeyboardMarkup.de_json(markup, message.get_bot()) if markup else None,
     )
     return edited if isinstance(edited, Message) else message
@@ -86,8 +89,10 @@ async def card_with_buttons(services: Services, article: Article) -> list[dict[s
     payloads = await store.card(article)
     markup = card_buttons(store.links, article, await store.links.code(article.id))
     last = len(payloads) - 1
-    return [{**payload, "reply_markup": markup if n == last and markup["inline_keyboard"]
-             else None} for n, payload in enumerate(payloads)]
+    return [
+        {**payload, "reply_markup": markup if n == last and markup["inline_keyboard"] else None}
+        for n, payload in enumerate(payloads)
+    ]
 
 
 def card_buttons(links: ShortLinks, article: Article, code: str | None) -> dict[str, Any]:

@@ -42,7 +42,9 @@ async def inline_query(update: Update, context: Context) -> None:
         results.append(InlineQueryResultArticle.de_json(result, context.bot))
     more = offset + len(articles) < min(total, MAX_OFFSET)
     await query.answer(
-        results, cache_time=CACHE_SECONDS, is_personal=False,
+        results,
+        cache_time=CACHE_SECONDS,
+        is_personal=False,
         next_offset=str(offset + len(articles)) if more and articles else None,
     )
 

@@ -54,14 +54,17 @@ async def start(update: Update, context: Context) -> None:
             return
         await say(message, texts.NOT_FOUND)
         return
-    await say(message, texts.WELCOME.format(commands=views.command_list(),
-                                            bot=context.bot.username))
+    await say(
+        message, texts.WELCOME.format(commands=views.command_list(), bot=context.bot.username)
+    )
 
 
 async def help_command(update: Update, context: Context) -> None:
     if update.effective_message:
-        await say(update.effective_message,
-                  texts.HELP.format(commands=views.command_list(), bot=context.bot.username))
+        await say(
+            update.effective_message,
+            texts.HELP.format(commands=views.command_list(), bot=context.bot.username),
+        )
 
 
 # Lists -----------------------------------------------------------------------------------------
@@ -79,15 +82,17 @@ async def latest(update: Update, context: Context) -> None:
     await reply(message, page)
 
 
-async def latest_page(context: Context, page: int, size: int
-                      ) -> dict[str, Any] | None:
+async def latest_page(context: Context, page: int, size: int) -> dict[str, Any] | None:
     store = context.services.store
     total = await store.count()
     articles = await store.latest(page * size, size)
     if not articles:
         return None
-    return views.listing(views.Listing(texts.LATEST_TITLE, articles, page, total, size, Action.LATEST_PAGE,
-                                       str(size)))
+    return views.listing(
+        views.Listing(
+            texts.LATEST_TITLE, articles, page, total, size, Action.LATEST_PAGE, str(size)
+        )
+    )
 
 
 async def search(update: Update, context: Context) -> None:
@@ -96,15 +101,15 @@ async def search(update: Update, context: Context) -> None:
         return
     query = " ".join(context.args or []).strip()
     if not query:
-        await context.services.sessions.wait_for(message.chat_id, update.effective_user.id,
-                                                  "search")
+        await context.services.sessions.wait_for(
+            message.chat_id, update.effective_user.id, "search"
+        )
         await say(message, texts.ASK_QUERY)
         return
     await answer_search(message, context, query)
 
 
-async def answer_search(message: Message, context: Context, query: str
-                        ) -> None:
+async def answer_search(message: Message, context: Context, query: str) -> None:
     query_id = await context.services.sessions.save_query(query)
     page = await search_page(context, query, query_id, 0)
     if page is None:
@@ -113,17 +118,18 @@ async def answer_search(message: Message, context: Context, query: str
     await reply(message, page)
 
 
-async def search_page(context: Context, query: str, query_id: str, page: int
-                      ) -> dict[str, Any] | None:
+async def search_page(
+    context: Context, query: str, query_id: str, page: int
+) -> dict[str, Any] | None:
     with metrics.SEARCH_SECONDS.time():
-        total, found = await context.services.store.find_page(query, page * PAGE_SIZE,
-                                                               PAGE_SIZE)
+        total, found = await context.services.store.find_page(query, page * PAGE_SIZE, PAGE_SIZE)
     if not found:
         return None
     title = texts.SEARCH_TITLE.format(query=query)
     articles = [article for article, _ in found]
-    return views.listing(views.Listing(title, articles, page, total, PAGE_SIZE,
-                                       Action.SEARCH_PAGE, query_id))
+    return views.listing(
+        views.Listing(title, articles, page, total, PAGE_SIZE, Action.SEARCH_PAGE, query_id)
+    )
 
 
 # Short links and free text ---------------------------------------------------------------------
@@ -158,8 +164,7 @@ async def private_text(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None or message.text is None or update.effective_user is None:
         return
-    awaited = await context.services.sessions.awaited(message.chat_id,
-                                                      update.effective_user.id)
+    awaited = await context.services.sessions.awaited(message.chat_id, update.effective_user.id)
     if awaited != "search" and await open_links(message, context, message.text):
         return
     await answer_search(message, context, message.text.strip())
@@ -205,8 +210,7 @@ async def unsubscribe(update: Update, context: Context) -> None:
     await _subscription(update, context, subscribe=False)
 
 
-async def _subscription(update: Update, context: Context, subscribe: bool
-                        ) -> None:
+async def _subscription(update: Update, context: Context, subscribe: bool) -> None:
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
     if message is None or chat is None or user is None:
         return
@@ -238,18 +242,21 @@ async def unknown_command(update: Update, context: Context) -> None:
 
 
 def register(application: KhabarApplication) -> None:
-    application.add_handlers([
-        CommandHandler("start", start),
-        CommandHandler("help", help_command),
-        CommandHandler("latest", latest),
-        CommandHandler("search", search),
-        CommandHandler("link", link),
-        CommandHandler("subscribe", subscribe),
-        CommandHandler("unsubscribe", unsubscribe),
-        CallbackQueryHandler(open_article, pattern=Action.OPEN_ARTICLE.pattern),
-        CallbackQueryHandler(turn_page, pattern=Action.LATEST_PAGE.pattern),
-        CallbackQueryHandler(turn_page, pattern=Action.SEARCH_PAGE.pattern),
-        MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND,
-                       private_text),
-        MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, unknown_command),
-    ])
+    application.add_handlers(
+        [
+            CommandHandler("start", start),
+            CommandHandler("help", help_command),
+            CommandHandler("latest", latest),
+            CommandHandler("search", search),
+            CommandHandler("link", link),
+            CommandHandler("subscribe", subscribe),
+            CommandHandler("unsubscribe", unsubscribe),
+            CallbackQueryHandler(open_article, pattern=Action.OPEN_ARTICLE.pattern),
+            CallbackQueryHandler(turn_page, pattern=Action.LATEST_PAGE.pattern),
+            CallbackQueryHandler(turn_page, pattern=Action.SEARCH_PAGE.pattern),
+            MessageHandler(
+                filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, private_text
+            ),
+            MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, unknown_command),
+        ]
+    )

@@ -51,8 +51,10 @@ def listing(page: Listing) -> dict[str, Any]:
         if article.published:
             lines.append(f"    📅 {format_date(article.published)}")
     numbers = [
-        {"text": to_persian_digits(str(number)),
-         "callback_data": Callback(Action.OPEN_ARTICLE, article.id).data()}
+        {
+            "text": to_persian_digits(str(number)),
+            "callback_data": Callback(Action.OPEN_ARTICLE, article.id).data(),
+        }
         for number, article in enumerate(page.articles, first)
     ]
     rows = [numbers[i : i + NUMBERS_PER_ROW] for i in range(0, len(numbers), NUMBERS_PER_ROW)]
@@ -83,8 +85,9 @@ def card_buttons(article: Article, short_url: str | None, code: str | None) -> d
     return {"inline_keyboard": [row]} if row else {"inline_keyboard": []}
 
 
-def inline_result(article: Article, message: dict[str, Any], buttons: dict[str, Any]
-                  ) -> dict[str, Any]:
+def inline_result(
+    article: Article, message: dict[str, Any], buttons: dict[str, Any]
+) -> dict[str, Any]:
     """An inline query result that sends the article's (one-message) card."""
     description = format_date(article.published) if article.published else ""
     if article.lead:
@@ -115,8 +118,7 @@ BAR_WIDTH = 12
 
 def buttons_row(*buttons: tuple[str, str]) -> dict[str, Any]:
     """One row of callback buttons: (label, callback data)."""
-    return {"inline_keyboard": [[{"text": text, "callback_data": data}
-                                 for text, data in buttons]]}
+    return {"inline_keyboard": [[{"text": text, "callback_data": data} for text, data in buttons]]}
 
 
 def number(value: int | float) -> str:
@@ -155,8 +157,7 @@ def _kind(delivery: Delivery) -> tuple[str, str]:
 
 def _counts(delivery: Delivery, blocked_line: str) -> list[str]:
     done_line = texts.DELETED_LINE if delivery.kind is Kind.RETRACT else texts.SENT_LINE
-    lines = [done_line.format(done=number(delivery.counts["sent"]),
-                              total=number(delivery.total))]
+    lines = [done_line.format(done=number(delivery.counts["sent"]), total=number(delivery.total))]
     if delivery.kind is not Kind.RETRACT:
         lines.append(blocked_line.format(blocked=number(delivery.counts["blocked"])))
     lines.append(texts.FAILED_LINE.format(failed=number(delivery.counts["failed"])))
@@ -170,15 +171,22 @@ def progress(delivery: Delivery, rate: float | None) -> dict[str, Any]:
     left = delivery.total - delivery.processed
     lines = [
         texts.HEAD.format(icon=icon, kind=kind, title=delivery.title),
-        texts.BAR.format(bar=bar(delivery.processed, delivery.total),
-                         percent=number(100 * delivery.processed // max(delivery.total, 1))),
+        texts.BAR.format(
+            bar=bar(delivery.processed, delivery.total),
+            percent=number(100 * delivery.processed // max(delivery.total, 1)),
+        ),
         *_counts(delivery, texts.BLOCKED_LINE),
-        texts.RATE_LINE.format(rate=number(rate) if rate else "…",
-                               left=duration(left / rate) if rate else texts.UNKNOWN_TIME),
+        texts.RATE_LINE.format(
+            rate=number(rate) if rate else "…",
+            left=duration(left / rate) if rate else texts.UNKNOWN_TIME,
+        ),
     ]
     stop = Callback(Action.STOP_DELIVERY, delivery.id).data()
-    return {"text": "\n".join(lines), "parse_mode": None,
-            "reply_markup": buttons_row((texts.STOP, stop))}
+    return {
+        "text": "\n".join(lines),
+        "parse_mode": None,
+        "reply_markup": buttons_row((texts.STOP, stop)),
+    }
 
 
 def report(delivery: Delivery, failures: list[tuple[str, str]]) -> dict[str, Any]:
@@ -189,17 +197,22 @@ def report(delivery: Delivery, failures: list[tuple[str, str]]) -> dict[str, Any
     stopped = skipped or delivery.enqueued < delivery.total
     lines = [
         texts.REPORT_HEAD.format(
-            icon="⏹" if stopped else icon, kind=kind, title=delivery.title,
-            outcome=texts.REPORT_CANCELLED if stopped else texts.REPORT_DONE),
+            icon="⏹" if stopped else icon,
+            kind=kind,
+            title=delivery.title,
+            outcome=texts.REPORT_CANCELLED if stopped else texts.REPORT_DONE,
+        ),
         *_counts(delivery, texts.BLOCKED_REPORT_LINE),
     ]
     if skipped:
         lines.append(texts.SKIPPED_LINE.format(skipped=number(skipped)))
-    lines.append(texts.DURATION_LINE.format(duration=duration(elapsed),
-                                            rate=number(delivery.counts["sent"] / elapsed)))
+    lines.append(
+        texts.DURATION_LINE.format(
+            duration=duration(elapsed), rate=number(delivery.counts["sent"] / elapsed)
+        )
+    )
     if delivery.counts["duplicates"]:
-        lines.append(texts.DUPLICATES_LINE.format(
-            duplicates=number(delivery.counts["duplicates"])))
+        lines.append(texts.DUPLICATES_LINE.format(duplicates=number(delivery.counts["duplicates"])))
     if failures:
         lines.append(texts.FAILURE_LINE.format(reason=failures[0][1]))
     if delivery.kind is not Kind.RETRACT and delivery.counts["sent"]:

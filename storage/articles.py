@@ -86,7 +86,8 @@ return n
 
 # Stores new versions; ARGV per article: id, json, fingerprint, published, document number,
 # length, code.
-_REPLACE = """
+_REPLACE = (
+    """
 local n = (#KEYS - 4) / 2
 local documents, length = 0, 0
 for i = 0, n - 1 do
@@ -100,12 +101,17 @@ for i = 0, n - 1 do
     redis.call('HSET', KEYS[2], number, id)
     documents = documents + 1
     length = length + tonumber(ARGV[a + 6])
-""" + _RETIRE_OLD + """
+"""
+    + _RETIRE_OLD
+    + """
 end
-""" + _TOTALS
+"""
+    + _TOTALS
+)
 
 # Takes articles out of the store and the index; ARGV per article: id.
-_REMOVE = """
+_REMOVE = (
+    """
 local n = (#KEYS - 4) / 2
 local documents, length = 0, 0
 for i = 0, n - 1 do
@@ -113,9 +119,13 @@ for i = 0, n - 1 do
     local old = redis.call('HMGET', article, 'doc', 'length')
     redis.call('DEL', article, card)
     redis.call('ZREM', KEYS[1], ARGV[i + 1])
-""" + _RETIRE_OLD + """
+"""
+    + _RETIRE_OLD
+    + """
 end
-""" + _TOTALS
+"""
+    + _TOTALS
+)
 
 
 # What Redis knows of a batch of articles before a save: fingerprint and code of each.
@@ -212,8 +222,7 @@ class ArticleStore:
     async def save(self, article: Article, *, announce: bool = True) -> Saved:
         return (await self.save_many([article], announce=announce))[0]
 
-    async def save_many(self, articles: Sequence[Article], *, announce: bool = True
-                        ) -> list[Saved]:
+    async def save_many(self, articles: Sequence[Article], *, announce: bool = True) -> list[Saved]:
         """Store articles (a batch is written in a few round trips), index them and give each
         new one its short code. What each save did comes back in order; an article given twice
         in one batch is saved twice, in order. New articles are announced on the new-articles
@@ -264,8 +273,15 @@ class ArticleStore:
         args: list[str | float] = []
         aliases: dict[str, str] = {}
         for number, (article, dump, digest, when, length, code) in enumerate(
-            zip(articles, batch.dumps, batch.digests, batch.published, batch.lengths,
-                batch.codes, strict=True),
+            zip(
+                articles,
+                batch.dumps,
+                batch.digests,
+                batch.published,
+                batch.lengths,
+                batch.codes,
+                strict=True,
+            ),
             batch.first,
         ):
             args += [article.id, dump, digest, when, number, length, code]
@@ -281,8 +297,12 @@ class ArticleStore:
                 changed = [o for o in batch.outcomes if o is not Saved.UNCHANGED]
                 for article, outcome in zip(articles, changed, strict=True):
                     if outcome is Saved.STORED:
-                        pipe.xadd(self.keys.new_articles(), {"id": article.id},
-                                  maxlen=NEW_ARTICLES_KEPT, approximate=True)
+                        pipe.xadd(
+                            self.keys.new_articles(),
+                            {"id": article.id},
+                            maxlen=NEW_ARTICLES_KEPT,
+                            approximate=True,
+                        )
             await pipe.execute()
 
     async def _stored(self, article_ids: Sequence[str]) -> list[_Stored]:

@@ -40,6 +40,14 @@ class NewArticles:
         await self.redis.xack(self.keys.new_articles(), GROUP, entry_id)
 
     async def _read(self, after: str, block_ms: int | None) -> list[tuple[str, str]]:
-        entries = await read_group(self.redis, self.keys.new_articles(), GROUP, CONSUMER,
-                                   start="$", after=after, count=PAGE, block_ms=block_ms)
+        entries = await read_group(
+            self.redis,
+            self.keys.new_articles(),
+            GROUP,
+            CONSUMER,
+            start="$",
+            after=after,
+            count=PAGE,
+            block_ms=block_ms,
+        )
         return [(entry_id, values.get("id", "")) for entry_id, values in entries]

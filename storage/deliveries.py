@@ -220,9 +220,16 @@ class DeliveryRecords:
         self._cancel = self.redis.register_script(_CANCEL)
 
     async def create(
-        self, kind: Kind, messages: Sequence[dict[str, Any]], *, title: str,
-        subscribers: bool = False, chats: Sequence[str] = (), claim_for: str | None = None,
-        article_id: str | None = None, admin_chat: int | None = None,
+        self,
+        kind: Kind,
+        messages: Sequence[dict[str, Any]],
+        *,
+        title: str,
+        subscribers: bool = False,
+        chats: Sequence[str] = (),
+        claim_for: str | None = None,
+        article_id: str | None = None,
+        admin_chat: int | None = None,
         target: str | None = None,
     ) -> Delivery | None:
         """A new delivery of `messages` (sendMessage payloads, sent in order) to every
@@ -238,18 +245,30 @@ class DeliveryRecords:
         if target is not None:
             source, source_key = "sent", self.keys.delivery_sent(target)
         now = self.clock()
-        hash_fields = _pairs({
-            "kind": kind.value, "status": Status.ENQUEUEING.value,
-            "messages": json.dumps(list(messages), ensure_ascii=False), "title": title,
-            "article": article_id, "admin": admin_chat, "target": target, "created": now,
-        })
-        keys = [self.keys.delivery(delivery_id), self.keys.delivery_chats(delivery_id),
-                source_key, self.keys.deliveries(), self.keys.active_deliveries()]
+        hash_fields = _pairs(
+            {
+                "kind": kind.value,
+                "status": Status.ENQUEUEING.value,
+                "messages": json.dumps(list(messages), ensure_ascii=False),
+                "title": title,
+                "article": article_id,
+                "admin": admin_chat,
+                "target": target,
+                "created": now,
+            }
+        )
+        keys = [
+            self.keys.delivery(delivery_id),
+            self.keys.delivery_chats(delivery_id),
+            source_key,
+            self.keys.deliveries(),
+            self.keys.active_deliveries(),
+        ]
         if claim_for is not None:
             keys += [self.keys.posted(chat) for chat in chats]
         total = await self._create(
-            keys=keys, args=[delivery_id, now, source, claim_for or "", *hash_fields, "--",
-                             *chats],
+            keys=keys,
+            args=[delivery_id, now, source, claim_for or "", *hash_fields, "--", *chats],
         )
         if not total:
             return None
@@ -267,8 +286,11 @@ class DeliveryRecords:
             for delivery_id in delivery_ids:
                 pipe.hgetall(self.keys.delivery(delivery_id))
             replies = await pipe.execute()
-        return {d: Delivery.from_hash(d, f) for d, f in zip(delivery_ids, replies, strict=True)
-                if f.get("kind")}
+        return {
+            d: Delivery.from_hash(d, f)
+            for d, f in zip(delivery_ids, replies, strict=True)
+            if f.get("kind")
+        }
 
     async def statuses(self, delivery_ids: Sequence[str]) -> dict[str, Status | None]:
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -281,8 +303,7 @@ class DeliveryRecords:
         ids = sorted(await awaited(self.redis.smembers(self.keys.active_deliveries())), key=int)
         return list((await self.get_many(ids)).values())
 
-    async def recent_for(self, article_id: str, kind: Kind, look_back: int = 200
-                         ) -> str | None:
+    async def recent_for(self, article_id: str, kind: Kind, look_back: int = 200) -> str | None:
         """The newest of the last `look_back` deliveries that sent this article as `kind`."""
         ids = await self.redis.zrevrange(self.keys.deliveries(), 0, look_back - 1)
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -295,8 +316,7 @@ class DeliveryRecords:
         return None
 
     async def set_progress_message(self, delivery_id: str, message_id: int) -> None:
-        await awaited(self.redis.hset(self.keys.delivery(delivery_id), "progress",
-                                      str(message_id)))
+        await awaited(self.redis.hset(self.keys.delivery(delivery_id), "progress", str(message_id)))
 
     async def reported(self, delivery_id: str) -> None:
         """The final report is out: the delivery leaves the active set; its record stays a
@@ -327,13 +347,15 @@ class DeliveryRecords:
 
     async def errors(self, delivery_id: str, limit: int = 5) -> list[tuple[str, str]]:
         """Some chats the delivery failed for (not the blocked ones), and why."""
-        _, found = await awaited(self.redis.hscan(self.keys.delivery_errors(delivery_id),
-                                                       0, count=limit))
+        _, found = await awaited(
+            self.redis.hscan(self.keys.delivery_errors(delivery_id), 0, count=limit)
+        )
         return list(found.items())[:limit]
 
     async def note_error(self, text: str) -> None:
-        await self.redis.set(self.keys.last_error(), f"{int(self.clock())} {text[:500]}",
-                             ex=RECORD_TTL)
+        await self.redis.set(
+            self.keys.last_error(), f"{int(self.clock())} {text[:500]}", ex=RECORD_TTL
+        )
 
     async def last_error(self) -> tuple[float, str] | None:
         value: str | None = await self.redis.get(self.keys.last_error())

@@ -97,17 +97,35 @@ class FeedStore:
         return [score is None for score in scores]
 
     async def polled(
-        self, url: str, *, etag: str | None, last_modified: str | None, next_poll: float,
-        period: float, seen: Sequence[str], now: float,
+        self,
+        url: str,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        next_poll: float,
+        period: float,
+        seen: Sequence[str],
+        now: float,
     ) -> None:
         """A full poll went through: its validators (a missing one is dropped, or a stale one
         would be sent again), the next poll, and every item the feed shows now, seen."""
         state, seen_key = self.keys.feed(feed_id(url)), self.keys.feed_seen(feed_id(url))
         async with self.redis.pipeline(transaction=True) as pipe:
-            self._write(pipe, state, url, now, "ok", {
-                "etag": etag, "last_modified": last_modified, "next_poll": next_poll,
-                "period": period, "failures": 0, "last_error": None,
-            })
+            self._write(
+                pipe,
+                state,
+                url,
+                now,
+                "ok",
+                {
+                    "etag": etag,
+                    "last_modified": last_modified,
+                    "next_poll": next_poll,
+                    "period": period,
+                    "failures": 0,
+                    "last_error": None,
+                },
+            )
             if seen:
                 pipe.zadd(seen_key, {item_digest(key): now for key in seen})
                 pipe.zremrangebyrank(seen_key, 0, -SEEN_KEPT - 1)
@@ -115,7 +133,12 @@ class FeedStore:
             await pipe.execute()
 
     async def not_modified(
-        self, url: str, *, etag: str | None, last_modified: str | None, next_poll: float,
+        self,
+        url: str,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        next_poll: float,
         now: float,
     ) -> None:
         """A 304: only the next poll changes (and the validators, when the server sent new
@@ -132,14 +155,24 @@ class FeedStore:
     ) -> None:
         """A failed poll: the validators stay, so the next try is conditional too."""
         async with self.redis.pipeline(transaction=True) as pipe:
-            self._write(pipe, self.keys.feed(feed_id(url)), url, now, "error", {
-                "failures": failures, "next_poll": next_poll, "last_error": error[:500],
-            })
+            self._write(
+                pipe,
+                self.keys.feed(feed_id(url)),
+                url,
+                now,
+                "error",
+                {
+                    "failures": failures,
+                    "next_poll": next_poll,
+                    "last_error": error[:500],
+                },
+            )
             await pipe.execute()
 
     @staticmethod
-    def _write(pipe: Pipeline, key: str, url: str, now: float, result: str,
-               values: dict[str, Any]) -> None:
+    def _write(
+        pipe: Pipeline, key: str, url: str, now: float, result: str, values: dict[str, Any]
+    ) -> None:
         """HSET what has a value, HDEL what is None, and keep the hash alive."""
         present = {name: value for name, value in values.items() if value is not None}
         present |= {"url": url, "last_polled": now, "last_result": result}

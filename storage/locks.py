@@ -127,11 +127,13 @@ class Lease:
                     break
                 except RedisError as error:
                     if time.monotonic() - renewed < self.seconds * SAFETY:
-                        log.warning("lease %s: could not renew (%s); trying again",
-                                    self.key, error)
+                        log.warning("lease %s: could not renew (%s); trying again", self.key, error)
                         continue
-                    log.warning("lease %s: not renewed for %.0f s; standing by", self.key,
-                                time.monotonic() - renewed)
+                    log.warning(
+                        "lease %s: not renewed for %.0f s; standing by",
+                        self.key,
+                        time.monotonic() - renewed,
+                    )
                     break
         finally:
             lost.set()

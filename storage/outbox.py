@@ -194,13 +194,19 @@ class Outbox(DeliveryRecords):
     async def enqueue(self, delivery_id: str, page: int = ENQUEUE_PAGE) -> None:
         """Put the delivery's snapshot into the outbox, a page per round trip (resumable: the
         cursor moves with each page, in the same step)."""
-        keys = [self.keys.delivery(delivery_id), self.keys.delivery_chats(delivery_id),
-                self.keys.outbox()]
+        keys = [
+            self.keys.delivery(delivery_id),
+            self.keys.delivery_chats(delivery_id),
+            self.keys.outbox(),
+        ]
         while await self._enqueue(keys=keys, args=[delivery_id, page]) >= 0:
             pass
         await self._queued(
-            keys=[self.keys.delivery(delivery_id), self.keys.delivery_chats(delivery_id),
-                  self.keys.active_deliveries()],
+            keys=[
+                self.keys.delivery(delivery_id),
+                self.keys.delivery_chats(delivery_id),
+                self.keys.active_deliveries(),
+            ],
             args=[delivery_id, self.clock(), RECORD_TTL],
         )
 
@@ -218,14 +224,25 @@ class Outbox(DeliveryRecords):
     # Reading and finishing entries --------------------------------------------------------------
     async def read(self, consumer: str, count: int, block_ms: int) -> list[Entry]:
         """New entries for this consumer; none when the outbox was lost (it is made again)."""
-        return _entries(await read_group(self.redis, self.keys.outbox(), GROUP, consumer,
-                                         start="0", after=">", count=count, block_ms=block_ms))
+        return _entries(
+            await read_group(
+                self.redis,
+                self.keys.outbox(),
+                GROUP,
+                consumer,
+                start="0",
+                after=">",
+                count=count,
+                block_ms=block_ms,
+            )
+        )
 
     async def claim_stale(self, consumer: str, min_idle_ms: int, count: int) -> list[Entry]:
         """Entries pending for longer than `min_idle_ms` with a worker that stopped touching
         them (it died): now this consumer's."""
-        reply = await self.redis.xautoclaim(self.keys.outbox(), GROUP, consumer, min_idle_ms,
-                                            "0-0", count=count)
+        reply = await self.redis.xautoclaim(
+            self.keys.outbox(), GROUP, consumer, min_idle_ms, "0-0", count=count
+        )
         return _entries(reply[1])
 
     async def touch(self, consumer: str, entry_ids: Sequence[str]) -> list[str]:
@@ -233,8 +250,9 @@ class Outbox(DeliveryRecords):
         returns those another consumer has claimed meanwhile (no longer ours)."""
         if not entry_ids:
             return []
-        lost: list[str] = await self._touch(keys=[self.keys.outbox()],
-                                            args=[GROUP, consumer, *entry_ids])
+        lost: list[str] = await self._touch(
+            keys=[self.keys.outbox()], args=[GROUP, consumer, *entry_ids]
+        )
         return lost
 
     async def hand_back(self, entries: Sequence[Entry]) -> None:
@@ -292,14 +310,22 @@ class Outbox(DeliveryRecords):
         args: list[str | float] = [GROUP, self.clock(), SENT_TTL, RECORD_TTL]
         for item in done:
             entry = item.entry
-            keys += [self.keys.delivery(entry.delivery_id),
-                     self.keys.delivery_errors(entry.delivery_id),
-                     self.keys.delivery_sent(entry.delivery_id),
-                     self.keys.delivery_inflight(entry.delivery_id)]
+            keys += [
+                self.keys.delivery(entry.delivery_id),
+                self.keys.delivery_errors(entry.delivery_id),
+                self.keys.delivery_sent(entry.delivery_id),
+                self.keys.delivery_inflight(entry.delivery_id),
+            ]
             marker = sent_marker(entry, item.sent_to or entry.chat, item.sent) if item.sent else ""
             reason = item.reason[:300] if item.outcome is Outcome.FAILED else ""
-            args += [entry.entry_id, entry.delivery_id, item.outcome.value, entry.chat, reason,
-                     marker]
+            args += [
+                entry.entry_id,
+                entry.delivery_id,
+                item.outcome.value,
+                entry.chat,
+                reason,
+                marker,
+            ]
         finished: list[str] = await self._finish(keys=keys, args=args)
         return finished
 

@@ -198,20 +198,25 @@ class RateLimiter:
         if not asks:
             return Grant([], 0.0)
         keys = [self.keys.pause(), self.keys.rate("bot"), self.keys.rate("broadcast")]
-        args: list[float | str] = [self.bot.interval_ms, self.bot.tolerance_ms,
-                                   self.broadcast.interval_ms, self.broadcast.tolerance_ms]
+        args: list[float | str] = [
+            self.bot.interval_ms,
+            self.bot.tolerance_ms,
+            self.broadcast.interval_ms,
+            self.broadcast.tolerance_ms,
+        ]
         for ask in asks:
             keys += [self.keys.chat_rate(ask.chat), ask.note_key]
             rate = chat_rate(ask.chat)
             args += [rate.interval_ms, rate.tolerance_ms, ask.note_field, ask.note_value]
         wait, *verdicts = await self._acquire(keys=keys, args=args)
-        return Grant([None if v < 0 else v / 1000 for v in map(int, verdicts)],
-                     int(wait) / 1000)
+        return Grant([None if v < 0 else v / 1000 for v in map(int, verdicts)], int(wait) / 1000)
 
     async def charge(self, chat: str) -> None:
         """Count a reader's reply (sent without waiting here) against the shared limits."""
-        await self._charge(keys=[self.keys.rate("bot"), self.keys.chat_rate(chat)],
-                           args=[self.bot.interval_ms, chat_rate(chat).interval_ms])
+        await self._charge(
+            keys=[self.keys.rate("bot"), self.keys.chat_rate(chat)],
+            args=[self.bot.interval_ms, chat_rate(chat).interval_ms],
+        )
 
     async def pause(self, seconds: float, why: str = "429") -> None:
         """Hold every worker of every process back for `seconds` from now."""

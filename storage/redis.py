@@ -81,15 +81,23 @@ async def ensure_group(client: Redis, stream: str, group: str, start: str) -> No
 
 
 async def read_group(
-    client: Redis, stream: str, group: str, consumer: str, *, start: str, after: str,
-    count: int, block_ms: int | None,
+    client: Redis,
+    stream: str,
+    group: str,
+    consumer: str,
+    *,
+    start: str,
+    after: str,
+    count: int,
+    block_ms: int | None,
 ) -> list[tuple[str, dict[str, str]]]:
     """XREADGROUP of one stream: entries after `after` (">" for new ones, "0" for this
     consumer's pending ones). A stream or group that Redis lost (a restart without its data)
     is made again at `start`, and nothing is read this time."""
     try:
-        reply = await client.xreadgroup(group, consumer, {stream: after}, count=count,
-                                        block=block_ms)
+        reply = await client.xreadgroup(
+            group, consumer, {stream: after}, count=count, block=block_ms
+        )
     except ResponseError as error:
         if "NOGROUP" not in str(error):
             raise

@@ -274,9 +274,13 @@ class SearchIndex:
     def __post_init__(self) -> None:
         self._scripts = {
             name: self.redis.register_script(source)
-            for name, source in (("reserve", _RESERVE), ("append", _APPEND),
-                                 ("count dead", _COUNT_DEAD), ("compact", _COMPACT),
-                                 ("complete", _COMPLETE))
+            for name, source in (
+                ("reserve", _RESERVE),
+                ("append", _APPEND),
+                ("count dead", _COUNT_DEAD),
+                ("compact", _COMPACT),
+                ("complete", _COMPLETE),
+            )
         }
 
     # Writing --------------------------------------------------------------------------------
@@ -348,8 +352,9 @@ class SearchIndex:
                         self.keys.vocabulary(),
                         self.keys.search_dirty(),
                     ]
-                    await script(keys=keys, args=[len(raw), kept.tobytes(), term, count],
-                                 client=pipe)
+                    await script(
+                        keys=keys, args=[len(raw), kept.tobytes(), term, count], client=pipe
+                    )
                 await pipe.execute()
         return len(items)
 
@@ -373,7 +378,10 @@ class SearchIndex:
             return Results(0, [])
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.execute_command(
-                "GETRANGE", self.keys.search_docs(), len(self._published) * _PUBLISHED_SIZE, -1,
+                "GETRANGE",
+                self.keys.search_docs(),
+                len(self._published) * _PUBLISHED_SIZE,
+                -1,
                 NEVER_DECODE=True,
             )
             pipe.execute_command("GET", self.keys.search_dead(), NEVER_DECODE=True)
@@ -413,8 +421,13 @@ class SearchIndex:
         script = self._scripts["complete"]
         found: list[str | int] = await script(
             keys=[self.keys.vocabulary()],
-            args=[self.keys.postings(""), b"[" + start, b"[" + start + b"\xff",
-                  PREFIX_SCAN, PREFIX_EXPANSIONS],
+            args=[
+                self.keys.postings(""),
+                b"[" + start,
+                b"[" + start + b"\xff",
+                PREFIX_SCAN,
+                PREFIX_EXPANSIONS,
+            ],
         )
         chosen: list[str] = []
         postings = 0
@@ -446,9 +459,7 @@ class SearchIndex:
             self._live_cache, self._live_for = live, (size, dead_raw)
         return self._live_cache
 
-    def _rank(
-        self, words: list[_Word], dead: bytes, documents: int, wanted: int
-    ) -> _Ranking:
+    def _rank(self, words: list[_Word], dead: bytes, documents: int, wanted: int) -> _Ranking:
         """The best `wanted` document numbers in order, with every number's score and words
         matched, and how many matched at all."""
         size = len(self._published)

@@ -44,8 +44,9 @@ def new_code(length: int = CODE_LENGTH) -> str:
     usable = 256 - 256 % len(ALPHABET)
     code = ""
     while len(code) < length:
-        code += "".join(ALPHABET[b % len(ALPHABET)] for b in secrets.token_bytes(2 * length)
-                        if b < usable)
+        code += "".join(
+            ALPHABET[b % len(ALPHABET)] for b in secrets.token_bytes(2 * length) if b < usable
+        )
     return code[:length]
 
 
@@ -86,8 +87,9 @@ class ShortLinks:
         if not article_ids:
             return []
         codes = [new_code() for _ in article_ids]
-        taken = await self._claim_all(keys=[self.keys.short_code(code) for code in codes],
-                                      args=list(article_ids))
+        taken = await self._claim_all(
+            keys=[self.keys.short_code(code) for code in codes], args=list(article_ids)
+        )
         for place in taken:
             codes[place - 1] = await self._claim(article_ids[place - 1])
         return codes

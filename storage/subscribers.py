@@ -76,8 +76,11 @@ class Subscribers:
     async def subscribe(self, chat_id: int, kind: ChatKind, language: str = "fa") -> bool:
         """True when the chat was not subscribed before; subscribing twice is harmless."""
         added = await self._subscribe(
-            keys=[self.keys.subscribers(), self.keys.subscriber(chat_id),
-                  self.keys.subscriber_kinds()],
+            keys=[
+                self.keys.subscribers(),
+                self.keys.subscriber(chat_id),
+                self.keys.subscriber_kinds(),
+            ],
             args=[chat_id, kind.value, language, int(time.time())],
         )
         return bool(added)
@@ -85,8 +88,11 @@ class Subscribers:
     async def unsubscribe(self, chat_id: int) -> bool:
         """True when the chat was subscribed."""
         removed = await self._unsubscribe(
-            keys=[self.keys.subscribers(), self.keys.subscriber(chat_id),
-                  self.keys.subscriber_kinds()],
+            keys=[
+                self.keys.subscribers(),
+                self.keys.subscriber(chat_id),
+                self.keys.subscriber_kinds(),
+            ],
             args=[chat_id],
         )
         return bool(removed)
@@ -94,8 +100,11 @@ class Subscribers:
     async def migrate(self, old_chat_id: int, new_chat_id: int) -> bool:
         """A group that became a supergroup keeps its subscription under its new id."""
         moved = await self._migrate(
-            keys=[self.keys.subscribers(), self.keys.subscriber(old_chat_id),
-                  self.keys.subscriber(new_chat_id)],
+            keys=[
+                self.keys.subscribers(),
+                self.keys.subscriber(old_chat_id),
+                self.keys.subscriber(new_chat_id),
+            ],
             args=[old_chat_id, new_chat_id],
         )
         return bool(moved)

@@ -40,8 +40,9 @@ LIMITS = dataclasses.replace(FAST, private_burst=30, private_rate=30)
 each here, the per-chat pacing of a conversation is not what these tests are about."""
 
 
-def admin_bot(telegram: FakeTelegram | None = None, **settings: Any
-              ) -> AbstractAsyncContextManager[Harness]:
+def admin_bot(
+    telegram: FakeTelegram | None = None, **settings: Any
+) -> AbstractAsyncContextManager[Harness]:
     """The bot with ADMIN as its admin and fast broadcasts (FAST_SETTINGS, then `settings`)."""
     return running_bot(telegram or FakeTelegram(LIMITS), **{**FAST_SETTINGS, **settings})
 
@@ -63,18 +64,21 @@ def with_channel(telegram: FakeTelegram) -> dict[str, Any]:
     return {"channel_ids": [CHANNEL]}
 
 
-async def replies_until(h: Harness, chat: int, before: int, last: Callable[[Sent], bool],
-                        timeout: float = 5.0) -> list[Sent]:
+async def replies_until(
+    h: Harness, chat: int, before: int, last: Callable[[Sent], bool], timeout: float = 5.0
+) -> list[Sent]:
     """The bot's messages in the chat after the first `before`, once one of them is `last`."""
     await h.telegram.wait_until(
-        lambda: any(last(sent) for sent in h.telegram.messages[chat][before:]), timeout)
+        lambda: any(last(sent) for sent in h.telegram.messages[chat][before:]), timeout
+    )
     return h.telegram.messages[chat][before:]
 
 
 async def offered(h: Harness, before: int) -> tuple[list[Sent], Sent]:
     """After an article fed in by ADMIN: the card shown, and the «publish or send?» question."""
-    *card, question = await replies_until(h, ADMIN.id, before,
-                                          lambda sent: sent.text.startswith(OFFER_START))
+    *card, question = await replies_until(
+        h, ADMIN.id, before, lambda sent: sent.text.startswith(OFFER_START)
+    )
     return card, question
 
 
@@ -111,8 +115,14 @@ async def test_admin_commands_from_a_reader_get_the_unknown_command_answer() -> 
         await subscribe(h, chats)
         [unknown] = await h.send(READER, "/foo")
         assert unknown.text == texts.UNKNOWN_COMMAND
-        for command in (f"/breaking {BREAKING}", "/breaking", "/stats", "/post 1",
-                        "/cancel 1", "/retract 1"):
+        for command in (
+            f"/breaking {BREAKING}",
+            "/breaking",
+            "/stats",
+            "/post 1",
+            "/cancel 1",
+            "/retract 1",
+        ):
             answers = await h.send(READER, command)
             assert [sent.text for sent in answers] == [texts.UNKNOWN_COMMAND], command
         await asyncio.sleep(QUIET)
@@ -128,8 +138,9 @@ async def test_an_admin_button_pressed_by_a_reader_is_refused_as_stale() -> None
         chats = range(20_101, 20_104)
         await subscribe(h, chats)
         [mine] = await h.send(READER, "/foo")
-        forged = await answer(h, await h.telegram.press(READER, mine,
-                                                        Callback(Action.SEND_DRAFT, "x").data()))
+        forged = await answer(
+            h, await h.telegram.press(READER, mine, Callback(Action.SEND_DRAFT, "x").data())
+        )
         assert forged.get("text") == texts.STALE_BUTTON
         # The real «✅ ارسال» of an admin's draft, pressed by a reader, sends nothing either.
         *_, question = await h.send(ADMIN, f"/breaking {BREAKING}", replies=2)
@@ -163,7 +174,8 @@ async def test_breaking_previews_the_card_and_discarding_sends_nothing() -> None
         assert card.text.startswith("🔴 فوری\nزلزله ۵ ریشتری در تهران")
         assert "مرکز لرزه‌نگاری خبر داد." in card.text
         assert question.text == texts.PREVIEW_BREAKING.format(
-            subscribers=views.number(3), channels=views.number(0))
+            subscribers=views.number(3), channels=views.number(0)
+        )
         assert [button["text"] for button in question.buttons] == [texts.SEND, texts.DISCARD]
         [go, _] = [button["callback_data"] for button in question.buttons]
         await h.press(ADMIN, question, texts.DISCARD)
@@ -228,10 +240,12 @@ async def test_breaking_in_reply_to_a_txt_file_previews_that_article() -> None:
         before = len(h.telegram.messages[ADMIN.id])
         await h.telegram.send_text(ADMIN, "/breaking", reply_to=page)
         *card, question = await replies_until(
-            h, ADMIN.id, before, lambda sent: sent.text.startswith("👆 پیش‌نمایش خبر فوری."))
+            h, ADMIN.id, before, lambda sent: sent.text.startswith("👆 پیش‌نمایش خبر فوری.")
+        )
         assert card and card[0].text.startswith(f"🔴 فوری\n{article.title}\n")
         assert question.text == texts.PREVIEW_BREAKING.format(
-            subscribers=views.number(2), channels=views.number(0))
+            subscribers=views.number(2), channels=views.number(0)
+        )
         assert [button["text"] for button in question.buttons] == [texts.SEND, texts.DISCARD]
         await h.press(ADMIN, question, texts.SEND)
         await over(h, "1")
@@ -271,8 +285,10 @@ async def test_an_admins_txt_file_is_stored_offered_and_published_to_the_channel
         code = await h.store.links.code(article.id)
         assert code is not None
         assert question.text == texts.PREVIEW_ARTICLE.format(title=article.title, code=code)
-        assert [button["text"] for button in question.buttons] == [texts.PUBLISH,
-                                                                     texts.SEND_BREAKING]
+        assert [button["text"] for button in question.buttons] == [
+            texts.PUBLISH,
+            texts.SEND_BREAKING,
+        ]
         before = len(telegram.messages[ADMIN.id])
         await h.press(ADMIN, question, texts.PUBLISH)
         posting, progress = await telegram.wait_for(ADMIN.id, 2, after=before)
@@ -305,7 +321,8 @@ async def test_send_breaking_on_a_stored_article_previews_and_sends_it_as_breaki
         before = len(h.telegram.messages[ADMIN.id])
         await h.press(ADMIN, offer, texts.SEND_BREAKING)
         *preview, question = await replies_until(
-            h, ADMIN.id, before, lambda sent: sent.text.startswith("👆 پیش‌نمایش خبر فوری."))
+            h, ADMIN.id, before, lambda sent: sent.text.startswith("👆 پیش‌نمایش خبر فوری.")
+        )
         assert preview[0].text.startswith(f"🔴 فوری\n{article.title}\n")
         await h.press(ADMIN, question, texts.SEND)
         await over(h, "1")
@@ -316,15 +333,27 @@ async def test_send_breaking_on_a_stored_article_previews_and_sends_it_as_breaki
 
 
 # 5. Files that are not articles ---------------------------------------------------------------
-@pytest.mark.parametrize(("name", "content", "problem"), [
-    ("scan.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00",
-     "binary data, not article text"),
-    ("notes.txt", b"Meeting notes\nBring the slides\nCall the printer back on Monday\n",
-     "no Persian text: this is not a Persian news article"),
-    ("big.txt", "سلام\n".encode() * 150_000, "larger than 1 MB"),
-], ids=["binary", "not-persian", "over-1-MB"])
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        (
+            "scan.txt",
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00",
+            "binary data, not article text",
+        ),
+        (
+            "notes.txt",
+            b"Meeting notes\nBring the slides\nCall the printer back on Monday\n",
+            "no Persian text: this is not a Persian news article",
+        ),
+        ("big.txt", "سلام\n".encode() * 150_000, "larger than 1 MB"),
+    ],
+    ids=["binary", "not-persian", "over-1-MB"],
+)
 async def test_a_txt_file_that_is_not_an_article_is_refused_with_the_problem(
-    name: str, content: bytes, problem: str,
+    name: str,
+    content: bytes,
+    problem: str,
 ) -> None:
     async with admin_bot() as h:
         before = len(h.telegram.messages[ADMIN.id])
@@ -342,8 +371,9 @@ async def test_a_txt_file_that_is_not_an_article_is_refused_with_the_problem(
 async def test_a_document_that_is_not_txt_is_refused_with_the_problem() -> None:
     async with admin_bot() as h:
         before = len(h.telegram.messages[ADMIN.id])
-        await h.telegram.send_document(ADMIN, "photo.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF",
-                                       mime_type="image/jpeg")
+        await h.telegram.send_document(
+            ADMIN, "photo.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF", mime_type="image/jpeg"
+        )
         [refused] = await h.telegram.wait_for(ADMIN.id, after=before, timeout=1)
         assert refused.text.startswith(texts.NOT_AN_ARTICLE.format(problem=""))
 
@@ -358,13 +388,18 @@ async def test_an_admins_pasted_article_is_stored_and_offered_like_a_file() -> N
         stored = await h.store.get(article.id)
         assert stored is not None
         assert (stored.title, stored.lead, stored.paragraphs) == (
-            article.title, article.lead, article.paragraphs)
+            article.title,
+            article.lead,
+            article.paragraphs,
+        )
         assert card[0].text.startswith(article.title)
         code = await h.store.links.code(article.id)
         assert code is not None
         assert question.text == texts.PREVIEW_ARTICLE.format(title=article.title, code=code)
-        assert [button["text"] for button in question.buttons] == [texts.PUBLISH,
-                                                                     texts.SEND_BREAKING]
+        assert [button["text"] for button in question.buttons] == [
+            texts.PUBLISH,
+            texts.SEND_BREAKING,
+        ]
         assert h.telegram.errors == []
 
 
@@ -392,9 +427,15 @@ async def test_stats_shows_subscribers_by_kind_articles_and_running_deliveries()
         await h.store.save_many([parse_file(path) for path in ARTICLES], announce=False)
         [idle] = await h.send(ADMIN, "/stats")
         assert idle.text == texts.STATS.format(
-            subscribers=views.number(6), private=views.number(5), groups=views.number(1),
-            channels=views.number(1), articles=views.number(len(ARTICLES)),
-            running=views.number(0), depth=views.number(0), error=texts.NO_ERROR)
+            subscribers=views.number(6),
+            private=views.number(5),
+            groups=views.number(1),
+            channels=views.number(1),
+            articles=views.number(len(ARTICLES)),
+            running=views.number(0),
+            depth=views.number(0),
+            error=texts.NO_ERROR,
+        )
         await breaking_sent(h, BREAKING)  # 7 chats at 5 a second
         while (most := await h.services.outbox.depth()) >= 7:
             await asyncio.sleep(0.01)
@@ -439,8 +480,9 @@ async def test_cancel_stops_a_running_delivery_and_reports_the_skipped_chats() -
         got = [chat for chat in CANCEL_CHATS if h.telegram.chat(chat)]
         assert len(got) < len(CANCEL_CHATS) // 2
         assert f"✅ رسید: {views.number(len(got))} از ۳۰۰" in report.splitlines()
-        assert texts.SKIPPED_LINE.format(
-            skipped=views.number(len(CANCEL_CHATS) - len(got))) in report
+        assert (
+            texts.SKIPPED_LINE.format(skipped=views.number(len(CANCEL_CHATS) - len(got))) in report
+        )
         await asyncio.sleep(QUIET)
         assert [chat for chat in CANCEL_CHATS if h.telegram.chat(chat)] == got, "nothing after"
         assert progress.text == report
@@ -586,15 +628,19 @@ async def test_progress_is_edited_every_few_seconds_then_replaced_by_the_report(
             counts.append(sent)
         assert counts == sorted(counts) and counts[-1] > counts[0] >= 0
         assert counts[-1] < 60
-        rates = [persian_number(m["rate"]) for _, text in shown[1:]
-                 if (m := PROGRESS_LINES.fullmatch(text)) and m["rate"] != "…"]
+        rates = [
+            persian_number(m["rate"])
+            for _, text in shown[1:]
+            if (m := PROGRESS_LINES.fullmatch(text)) and m["rate"] != "…"
+        ]
         assert rates and all(4 <= rate <= 6 for rate in rates), rates  # broadcast_rate 5
         lines = progress.text.splitlines()
         assert lines[0] == "🔴 ارسال خبر فوری شماره ۱ تمام شد."
         assert lines[1] == "«زلزله ۵ ریشتری در تهران»"
         assert "✅ رسید: ۶۰ از ۶۰" in lines
-        assert re.search(r"^⏱ مدت: [۰-۹]+ ثانیه · میانگین [۰-۹]+ پیام در ثانیه$",
-                         progress.text, re.M)
+        assert re.search(
+            r"^⏱ مدت: [۰-۹]+ ثانیه · میانگین [۰-۹]+ پیام در ثانیه$", progress.text, re.M
+        )
         assert "برای حذف این خبر از همه گفت‌وگوها: /retract 1" in progress.text
         assert progress.buttons == []
         assert h.telegram.errors == []
@@ -619,7 +665,5 @@ async def test_a_migrated_group_gets_the_breaking_news_under_its_new_id() -> Non
         upgraded = ("sendMessage", "Bad Request: group chat was upgraded to a supergroup chat")
         assert upgraded in h.telegram.errors, "it was sent to the old id first"
         assert {description for _, description in h.telegram.errors} <= {
-            "Bad Request: group chat was upgraded to a supergroup chat"}
-
-
-
+            "Bad Request: group chat was upgraded to a supergroup chat"
+        }

@@ -23,13 +23,19 @@ from tests.support.storage_fixtures import TEST_REDIS_URL, drop_prefix
 
 def environment(url: str, prefix: str) -> dict[str, str]:
     """`khabar run`'s environment: the fake server, the test Redis under its own prefix."""
-    return {**os.environ, "KHABAR_BOT_API_URL": url, "KHABAR_BOT_TOKEN": TOKEN,
-            "KHABAR_REDIS_URL": TEST_REDIS_URL, "KHABAR_REDIS_PREFIX": prefix,
-            "KHABAR_HTTP_PORT": "0"}
+    return {
+        **os.environ,
+        "KHABAR_BOT_API_URL": url,
+        "KHABAR_BOT_TOKEN": TOKEN,
+        "KHABAR_REDIS_URL": TEST_REDIS_URL,
+        "KHABAR_REDIS_PREFIX": prefix,
+        "KHABAR_HTTP_PORT": "0",
+    }
 
 
-async def clean_up(processes: list[asyncio.subprocess.Process], runner: web.AppRunner,
-                   prefix: str) -> None:
+async def clean_up(
+    processes: list[asyncio.subprocess.Process], runner: web.AppRunner, prefix: str
+) -> None:
     """Processes still running are killed; the fake server stops; the test's keys go."""
     for process in processes:
         if process.returncode is None:
@@ -69,8 +75,14 @@ async def test_khabar_run_without_a_token_says_so() -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("KHABAR_")}
     env["KHABAR_REDIS_URL"] = "memory://"
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", env=env, cwd="/tmp",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        env=env,
+        cwd="/tmp",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     _, stderr = await asyncio.wait_for(process.communicate(), 20)
     assert process.returncode == 2
@@ -127,19 +139,29 @@ async def test_khabar_run_serves_http_and_takes_webhook_updates() -> None:
     runner, url = await serve(telegram)
     prefix = f"khabar-test-run-{uuid.uuid4().hex[:8]}"
     port = free_port()
-    env = {**environment(url, prefix), "KHABAR_HTTP_PORT": str(port),
-           "KHABAR_WEBHOOK_URL": f"http://127.0.0.1:{port}",
-           "KHABAR_WEBHOOK_SECRET": "s3cret-webhook"}
+    env = {
+        **environment(url, prefix),
+        "KHABAR_HTTP_PORT": str(port),
+        "KHABAR_WEBHOOK_URL": f"http://127.0.0.1:{port}",
+        "KHABAR_WEBHOOK_SECRET": "s3cret-webhook",
+    }
     process = await khabar_run(env, asyncio.subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         await telegram.wait_until(lambda: bool(telegram.webhook.get("url")), timeout=20)
         assert telegram.webhook["url"] == f"{base}/telegram/webhook"
         assert telegram.webhook["secret_token"] == "s3cret-webhook"
-        update = {"update_id": 1, "message": {
-            "message_id": 1, "date": 0, "text": "/help", "chat": {"id": 91, "type": "private"},
-            "from": {"id": 91, "is_bot": False, "first_name": "مریم"},
-            "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}}
+        update = {
+            "update_id": 1,
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "text": "/help",
+                "chat": {"id": 91, "type": "private"},
+                "from": {"id": 91, "is_bot": False, "first_name": "مریم"},
+                "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+            },
+        }
         telegram.chat_types[91] = "private"
         async with aiohttp.ClientSession() as http:
             async with http.get(f"{base}/healthz") as health:
@@ -169,10 +191,12 @@ async def test_two_processes_poll_a_feed_and_the_channel_gets_each_item_once() -
         requests.append(request.path)
         if request.path == "/rss":
             rss = (feeds / "hamshahri.rss").read_text(encoding="utf-8")
-            return web.Response(text=rss.replace("http://www.hamshahrionline.ir", site),
-                                content_type="application/rss+xml", headers={"ETag": '"v1"'}
-                                if "If-None-Match" not in request.headers else None,
-                                status=200 if "If-None-Match" not in request.headers else 304)
+            return web.Response(
+                text=rss.replace("http://www.hamshahrionline.ir", site),
+                content_type="application/rss+xml",
+                headers={"ETag": '"v1"'} if "If-None-Match" not in request.headers else None,
+                status=200 if "If-None-Match" not in request.headers else 304,
+            )
         page = feeds / f"hamshahri-{request.path.split('/')[-2]}.html"
         if not page.exists():  # the feed links a page the site lost: the item itself is used
             return web.Response(status=404, text="not found")
@@ -187,9 +211,14 @@ async def test_two_processes_poll_a_feed_and_the_channel_gets_each_item_once() -
     telegram.add_channel("@khabar_news", -100777)
     runner, url = await serve(telegram)
     prefix = f"khabar-test-run-{uuid.uuid4().hex[:8]}"
-    env = {**environment(url, prefix), "KHABAR_FEEDS": f"{site}/rss",
-           "KHABAR_CHANNEL_IDS": "@khabar_news", "KHABAR_FEED_INTERVAL": "10",
-           "KHABAR_CHANNEL_MAX_AGE_HOURS": "1000000", "KHABAR_FEED_ALLOW_PRIVATE": "true"}
+    env = {
+        **environment(url, prefix),
+        "KHABAR_FEEDS": f"{site}/rss",
+        "KHABAR_CHANNEL_IDS": "@khabar_news",
+        "KHABAR_FEED_INTERVAL": "10",
+        "KHABAR_CHANNEL_MAX_AGE_HOURS": "1000000",
+        "KHABAR_FEED_ALLOW_PRIVATE": "true",
+    }
     processes = [await khabar_run(env, asyncio.subprocess.DEVNULL) for _ in range(2)]
     redis = Redis.from_url(TEST_REDIS_URL, decode_responses=True)
     try:

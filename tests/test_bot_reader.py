@@ -23,8 +23,12 @@ READER = User(1001, "مریم")
 async def fill(h: Harness, extra: int = 0) -> None:
     articles = [parse_file(path) for path in ARTICLES]
     articles += [
-        Article(id=f"m{n}", title=f"گزارش شماره {n} از بازار میوه", lead="قیمت میوه ثابت ماند.",
-                published=date(2025, 9, 1 + n % 28))
+        Article(
+            id=f"m{n}",
+            title=f"گزارش شماره {n} از بازار میوه",
+            lead="قیمت میوه ثابت ماند.",
+            published=date(2025, 9, 1 + n % 28),
+        )
         for n in range(extra)
     ]
     await h.store.save_many(articles)
@@ -169,8 +173,9 @@ async def test_in_groups_only_commands_and_only_admins_subscribe(harness: Harnes
     await fill(harness)
     group, admin, member = -5001, User(2001, "مدیر"), User(2002, "عضو")
     harness.telegram.admins[group].add(admin.id)
-    await harness.send(member, "سلام به همه، مترو امروز شلوغ بود", 0, chat_id=group,
-                       chat_type="group")
+    await harness.send(
+        member, "سلام به همه، مترو امروز شلوغ بود", 0, chat_id=group, chat_type="group"
+    )
     [refused] = await harness.send(member, "/subscribe@khabar_test_bot", chat_id=group)
     assert refused.text == texts.ADMINS_ONLY
     [done] = await harness.send(admin, "/subscribe", chat_id=group)
@@ -210,6 +215,7 @@ async def test_a_failure_gets_a_persian_apology_not_silence(harness: Harness) ->
 
 async def unreachable_redis() -> Redis:
     """A real client to a port where nothing listens: every command fails as in an outage."""
-    client: Redis = Redis.from_url("redis://127.0.0.1:1/0", decode_responses=True,
-                                   socket_connect_timeout=0.2)
+    client: Redis = Redis.from_url(
+        "redis://127.0.0.1:1/0", decode_responses=True, socket_connect_timeout=0.2
+    )
     return client

@@ -21,8 +21,12 @@ OTHER_ID = -1005678
 
 
 def news(article_id: str, title: str, hours_ago: float = 1) -> Article:
-    return Article(id=article_id, title=title, lead="گزارش خبرنگار ما از محل.",
-                   published=datetime.now(TEHRAN) - timedelta(hours=hours_ago))
+    return Article(
+        id=article_id,
+        title=title,
+        lead="گزارش خبرنگار ما از محل.",
+        published=datetime.now(TEHRAN) - timedelta(hours=hours_ago),
+    )
 
 
 def with_channels() -> FakeTelegram:
@@ -54,8 +58,9 @@ async def test_every_new_article_goes_to_each_channel_once() -> None:
 
 async def test_archive_articles_are_not_posted() -> None:
     async with running_bot(with_channels(), **FAST_SETTINGS, channel_ids=[CHANNEL]) as h:
-        await h.store.save_many([news("old", "خبر سال گذشته", hours_ago=24 * 400),
-                                 news("new", "خبر امروز")])
+        await h.store.save_many(
+            [news("old", "خبر سال گذشته", hours_ago=24 * 400), news("new", "خبر امروز")]
+        )
         assert await posts(h, CHANNEL_ID, 1) == ["خبر امروز"]
 
 
@@ -77,8 +82,8 @@ async def test_two_processes_posting_one_article_post_it_once() -> None:
         article = news("race", "خبر همزمان")
         await h.store.save(article, announce=False)
         s = h.services
-        made = await asyncio.gather(*(
-            post_to_channels(s.outbox, s.settings, article, payloads(article)) for _ in range(4)
-        ))
+        made = await asyncio.gather(
+            *(post_to_channels(s.outbox, s.settings, article, payloads(article)) for _ in range(4))
+        )
         assert sum(1 for delivery in made if delivery is not None) == 1
         assert await posts(h, CHANNEL_ID, 1) == ["خبر همزمان"]

@@ -50,9 +50,7 @@ def test_dot_env_is_read(tmp_path: Path) -> None:
     assert settings.redis_prefix == "staging" and settings.paid_broadcast is True
 
 
-def test_the_environment_wins_over_dot_env(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_environment_wins_over_dot_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / ".env").write_text("KHABAR_REDIS_PREFIX=from_file\n")
     monkeypatch.setenv("KHABAR_REDIS_PREFIX", "from_env")
     assert load_settings().redis_prefix == "from_env"

@@ -15,8 +15,16 @@ from tests.support.bot_harness import Harness, running_bot
 from tests.support.fake_telegram import FakeTelegram, Limits, Sent, User
 
 ADMIN = User(42, "سردبیر")
-FAST = Limits(global_burst=400, global_rate=400, private_burst=3, private_rate=1,
-              group_burst=20, group_rate=20 / 60, paid_burst=400, paid_rate=400)
+FAST = Limits(
+    global_burst=400,
+    global_rate=400,
+    private_burst=3,
+    private_rate=1,
+    group_burst=20,
+    group_rate=20 / 60,
+    paid_burst=400,
+    paid_rate=400,
+)
 """Telegram's per-chat limits; a bot-wide ceiling high enough for tests to be quick."""
 FAST_SETTINGS = {"admin_ids": [ADMIN.id], "paid_broadcast": True, "broadcast_rate": 300}
 
@@ -44,7 +52,8 @@ async def breaking_sent(h: Harness, text: str) -> Sent:
 async def finished(h: Harness, progress: Sent, timeout: float = 15) -> None:
     try:
         await h.telegram.wait_until(
-            lambda: "تمام شد" in progress.text or "متوقف شد" in progress.text, timeout=timeout)
+            lambda: "تمام شد" in progress.text or "متوقف شد" in progress.text, timeout=timeout
+        )
     except TimeoutError:
         print(progress.text, h.telegram.stats(), await h.services.outbox.active())
         raise
@@ -119,13 +128,19 @@ async def test_a_card_of_two_messages_reaches_each_chat_whole_and_in_order() -> 
         chats = range(41_001, 41_021)
         await subscribe(h, chats)
         body = [f"بند {n}: " + "گزارش مفصل خبرنگار ما از جلسه شورای شهر. " * 40 for n in range(6)]
-        article = Article(id="long1", title="جلسه طولانی شورای شهر تهران",
-                          lead="شورا تا نیمه‌شب نشست.", paragraphs=body, breaking=True)
+        article = Article(
+            id="long1",
+            title="جلسه طولانی شورای شهر تهران",
+            lead="شورا تا نیمه‌شب نشست.",
+            paragraphs=body,
+            breaking=True,
+        )
         await h.store.save(article, announce=False)
         messages = await card_with_buttons(h.services, article)
         assert len(messages) == 2
-        delivery = await start_breaking(h.services.outbox, h.services.settings, article,
-                                        messages, None)
+        delivery = await start_breaking(
+            h.services.outbox, h.services.settings, article, messages, None
+        )
         assert delivery is not None
         await telegram.wait_until(lambda: all(len(telegram.chat(c)) == 2 for c in chats), 20)
         for chat in chats:

@@ -28,8 +28,9 @@ from tests.support.storage_fixtures import TEST_REDIS_URL, drop_prefix
 
 CHATS = range(20_001, 20_151)
 FEWER = range(20_001, 20_081)
-ARTICLE = Article(id="b1", title="توفان شن در سیستان", lead="مدارس زابل فردا تعطیل است.",
-                  breaking=True)
+ARTICLE = Article(
+    id="b1", title="توفان شن در سیستان", lead="مدارس زابل فردا تعطیل است.", breaking=True
+)
 
 
 @dataclass
@@ -43,9 +44,13 @@ class Cluster:
 
     async def breaking(self) -> Delivery:
         """A breaking delivery to every subscriber, as «✅ ارسال» creates it."""
-        delivery = await self.outbox.create(Kind.BREAKING, payloads(ARTICLE),
-                                            title=ARTICLE.title, subscribers=True,
-                                            article_id=ARTICLE.id)
+        delivery = await self.outbox.create(
+            Kind.BREAKING,
+            payloads(ARTICLE),
+            title=ARTICLE.title,
+            subscribers=True,
+            article_id=ARTICLE.id,
+        )
         assert delivery is not None
         await enqueue_if_free(self.outbox, delivery.id)
         return delivery
@@ -61,8 +66,9 @@ class Cluster:
 
 
 @asynccontextmanager
-async def cluster(count: int, limits: Limits | None = None, chats: range = CHATS,
-                  **settings: str) -> AsyncIterator[Cluster]:
+async def cluster(
+    count: int, limits: Limits | None = None, chats: range = CHATS, **settings: str
+) -> AsyncIterator[Cluster]:
     telegram = FakeTelegram(limits or Limits())
     telegram.add_private_chats(chats)
     runner, url = await serve(telegram)
@@ -72,14 +78,25 @@ async def cluster(count: int, limits: Limits | None = None, chats: range = CHATS
     subscribers = Subscribers(redis, keys)
     for chat in chats:
         await subscribers.subscribe(chat, ChatKind.PRIVATE)
-    env = {**os.environ, "KHABAR_BOT_API_URL": url, "KHABAR_BOT_TOKEN": TOKEN,
-           "KHABAR_REDIS_URL": TEST_REDIS_URL, "KHABAR_REDIS_PREFIX": prefix,
-           "KHABAR_HTTP_PORT": "0",
-           **{f"KHABAR_{name.upper()}": value for name, value in settings.items()}}
+    env = {
+        **os.environ,
+        "KHABAR_BOT_API_URL": url,
+        "KHABAR_BOT_TOKEN": TOKEN,
+        "KHABAR_REDIS_URL": TEST_REDIS_URL,
+        "KHABAR_REDIS_PREFIX": prefix,
+        "KHABAR_HTTP_PORT": "0",
+        **{f"KHABAR_{name.upper()}": value for name, value in settings.items()},
+    }
     processes = [
-        await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", env=env,
-                                             stdout=asyncio.subprocess.DEVNULL,
-                                             stderr=asyncio.subprocess.DEVNULL)
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "run",
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
         for _ in range(count)
     ]
     try:
@@ -128,8 +145,10 @@ async def test_a_worker_killed_mid_delivery_is_taken_over_and_each_chat_gets_it_
         assert len(twice) <= finished.counts["duplicates"]
         assert finished.counts["sent"] == len(CHATS)
         assert killed_at < len(CHATS), "the kill came in the middle"
-        print(f"killed after {killed_at} sends; {len(twice)} chats got it twice, "
-              f"{finished.counts['duplicates']} counted as possibly twice")
+        print(
+            f"killed after {killed_at} sends; {len(twice)} chats got it twice, "
+            f"{finished.counts['duplicates']} counted as possibly twice"
+        )
         assert c.telegram.rate_limited == 0
 
 
@@ -160,8 +179,9 @@ async def test_a_429_pauses_every_worker_for_retry_after_and_nothing_is_lost() -
         sends = [when for when, _ in c.telegram.send_log]
         # After the first 429 of a burst, no process sends until retry_after has passed
         # (requests already on their way when it came are let through the next 0.1 s).
-        first_of_bursts = [when for n, (when, _) in enumerate(limited)
-                           if n == 0 or when - limited[n - 1][0] > 0.5]
+        first_of_bursts = [
+            when for n, (when, _) in enumerate(limited) if n == 0 or when - limited[n - 1][0] > 0.5
+        ]
         for when in first_of_bursts:
             retry_after = next(r for t, r in limited if t == when)
             early = [s for s in sends if when + 0.1 < s < when + retry_after - 0.05]

@@ -30,8 +30,11 @@ def test_the_dockerfile_runs_khabar_as_a_non_root_user() -> None:
 
 def test_env_example_lists_every_setting_and_loads() -> None:
     text = (ROOT / ".env.example").read_text(encoding="utf-8")
-    names = {line.split("=", 1)[0] for line in text.splitlines() if "=" in line
-             and not line.startswith("#")}
+    names = {
+        line.split("=", 1)[0]
+        for line in text.splitlines()
+        if "=" in line and not line.startswith("#")
+    }
     expected = {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields}
     assert names == expected
     Settings(_env_file=ROOT / ".env.example")  # type: ignore[call-arg]

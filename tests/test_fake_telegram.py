@@ -52,12 +52,13 @@ async def running(fake: FakeTelegram) -> AsyncIterator[str]:
 
 
 async def test_valid_html_is_sent_and_kept_as_the_reader_sees_it(
-    telegram: tuple[FakeTelegram, str]
+    telegram: tuple[FakeTelegram, str],
 ) -> None:
     fake, url = telegram
     await fake.send_text(7, "/start")
-    status, body = await call(url, "sendMessage", chat_id=7, parse_mode="HTML",
-                              text="<b>خبر</b> &amp; تحلیل")
+    status, body = await call(
+        url, "sendMessage", chat_id=7, parse_mode="HTML", text="<b>خبر</b> &amp; تحلیل"
+    )
     assert status == 200 and body["ok"] and body["result"]["message_id"] == 2
     assert [m.text for m in fake.chat(7)] == ["خبر & تحلیل"]
 
@@ -83,7 +84,7 @@ async def test_bad_messages_get_telegrams_400(
 
 
 async def test_rates_are_enforced_with_429_and_retry_after(
-    telegram: tuple[FakeTelegram, str]
+    telegram: tuple[FakeTelegram, str],
 ) -> None:
     fake, url = telegram
     await fake.send_text(7, "سلام")
@@ -106,7 +107,7 @@ async def test_blocked_and_unknown_chats(telegram: tuple[FakeTelegram, str]) -> 
 
 
 async def test_updates_are_long_polled_and_confirmed_by_offset(
-    telegram: tuple[FakeTelegram, str]
+    telegram: tuple[FakeTelegram, str],
 ) -> None:
     fake, url = telegram
     poll = asyncio.create_task(call(url, "getUpdates", timeout=5))
@@ -125,21 +126,21 @@ async def test_edits_and_inline_answers_are_checked(telegram: tuple[FakeTelegram
     await fake.send_text(7, "سلام")
     _, sent = await call(url, "sendMessage", chat_id=7, text="یک")
     message_id = sent["result"]["message_id"]
-    status, body = await call(url, "editMessageText", chat_id=7, message_id=message_id,
-                              text="یک")
+    status, body = await call(url, "editMessageText", chat_id=7, message_id=message_id, text="یک")
     assert status == 400 and "message is not modified" in body["description"]
-    assert (await call(url, "editMessageText", chat_id=7, message_id=message_id,
-                       text="دو"))[0] == 200
+    assert (await call(url, "editMessageText", chat_id=7, message_id=message_id, text="دو"))[
+        0
+    ] == 200
     assert fake.chat(7)[0].text == "دو" and fake.chat(7)[0].edits == 1
     query_id = await fake.inline(7, "زلزله")
     content = {"message_text": "<b>زلزله", "parse_mode": "HTML"}
     result = {"type": "article", "id": "a1", "title": "زلزله", "input_message_content": content}
-    status, body = await call(url, "answerInlineQuery", inline_query_id=query_id,
-                              results=[result])
+    status, body = await call(url, "answerInlineQuery", inline_query_id=query_id, results=[result])
     assert status == 400 and "can't parse entities" in body["description"]
     content["message_text"] = "<b>زلزله</b>"
-    assert (await call(url, "answerInlineQuery", inline_query_id=query_id,
-                       results=[result]))[0] == 200
+    assert (await call(url, "answerInlineQuery", inline_query_id=query_id, results=[result]))[
+        0
+    ] == 200
     assert fake.inline_answers[query_id]["results"][0]["id"] == "a1"
 
 
@@ -156,28 +157,49 @@ async def test_the_control_api_works_over_http(telegram: tuple[FakeTelegram, str
 
 
 async def test_paid_broadcasts_have_their_own_bot_wide_rate() -> None:
-    fake = FakeTelegram(Limits(global_burst=2, global_rate=0.01, private_burst=1,
-                               private_rate=0.01, paid_burst=4, paid_rate=0.01))
+    fake = FakeTelegram(
+        Limits(
+            global_burst=2,
+            global_rate=0.01,
+            private_burst=1,
+            private_rate=0.01,
+            paid_burst=4,
+            paid_rate=0.01,
+        )
+    )
     fake.add_private_chats(range(1, 20))
     async with running(fake) as url:
         free = [(await call(url, "sendMessage", chat_id=n, text="خبر"))[0] for n in (1, 2, 3)]
         assert free == [200, 200, 429]
         paid = [
             (await call(url, "sendMessage", chat_id=4, text="خبر", allow_paid_broadcast=True))[0],
-            (await call_form(url, "sendMessage", chat_id="5", text="خبر",
-                             allow_paid_broadcast="true"))[0],
-            (await call_form(url, "sendMessage", chat_id="6", text="خبر",
-                             allow_paid_broadcast="True"))[0],
+            (
+                await call_form(
+                    url, "sendMessage", chat_id="5", text="خبر", allow_paid_broadcast="true"
+                )
+            )[0],
+            (
+                await call_form(
+                    url, "sendMessage", chat_id="6", text="خبر", allow_paid_broadcast="True"
+                )
+            )[0],
             # the chat's own rate still holds for paid broadcasts
-            (await call_form(url, "sendMessage", chat_id="6", text="دوباره",
-                             allow_paid_broadcast="1"))[0],
-            (await call_form(url, "sendMessage", chat_id="7", text="خبر",
-                             allow_paid_broadcast="1"))[0],
+            (
+                await call_form(
+                    url, "sendMessage", chat_id="6", text="دوباره", allow_paid_broadcast="1"
+                )
+            )[0],
+            (
+                await call_form(
+                    url, "sendMessage", chat_id="7", text="خبر", allow_paid_broadcast="1"
+                )
+            )[0],
             (await call(url, "sendMessage", chat_id=8, text="خبر", allow_paid_broadcast=True))[0],
         ]
         assert paid == [200, 200, 200, 429, 429, 429]
-        assert (await call(url, "sendMessage", chat_id=9, text="خبر",
-                           allow_paid_broadcast=False))[0] == 429
+        assert (await call(url, "sendMessage", chat_id=9, text="خبر", allow_paid_broadcast=False))[
+            0
+        ] == 429
         assert fake.paid_sent == 3 and len(fake.send_log) == 5 and fake.rate_limited == 5
 
 
@@ -226,24 +248,31 @@ async def test_channels_are_reached_by_username(telegram: tuple[FakeTelegram, st
     assert (await call(url, "sendMessage", chat_id=-1001234, text="سوم"))[0] == 200
     assert [m.text for m in fake.chat(-1001234)] == ["خبر فوری", "دوم", "سوم"]
     message_id = fake.chat(-1001234)[0].message_id
-    assert (await call(url, "editMessageText", chat_id="@khabar_news", message_id=message_id,
-                       text="خبر فوری (اصلاح)"))[0] == 200
+    assert (
+        await call(
+            url,
+            "editMessageText",
+            chat_id="@khabar_news",
+            message_id=message_id,
+            text="خبر فوری (اصلاح)",
+        )
+    )[0] == 200
     status, body = await call(url, "sendMessage", chat_id="@nobody_here", text="خبر")
     assert (status, body["description"]) == (400, "Bad Request: chat not found")
     assert list(fake.messages) == [-1001234]
 
 
 @pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # RetryAfter
-async def test_a_migrated_group_answers_with_its_new_id(
-    telegram: tuple[FakeTelegram, str]
-) -> None:
+async def test_a_migrated_group_answers_with_its_new_id(telegram: tuple[FakeTelegram, str]) -> None:
     fake, url = telegram
     await fake.send_text(7, "/subscribe", chat_id=-500, chat_type="group")
     fake.admins[-500].add(7)
     fake.migrate(-500, -1005000)
     status, body = await call(url, "sendMessage", chat_id=-500, text="خبر")
     assert (status, body["description"]) == (
-        400, "Bad Request: group chat was upgraded to a supergroup chat")
+        400,
+        "Bad Request: group chat was upgraded to a supergroup chat",
+    )
     assert body["parameters"] == {"migrate_to_chat_id": -1005000}
     assert fake.errors[-1] == ("sendMessage", body["description"])
     status, body = await call(url, "sendMessage", chat_id=-1005000, text="خبر")
@@ -260,12 +289,14 @@ async def test_a_migrated_group_answers_with_its_new_id(
 
 
 async def test_deleted_messages_are_counted_and_kept_apart(
-    telegram: tuple[FakeTelegram, str]
+    telegram: tuple[FakeTelegram, str],
 ) -> None:
     fake, url = telegram
     await fake.send_text(7, "سلام")
-    ids = [(await call(url, "sendMessage", chat_id=7, text=t))[1]["result"]["message_id"]
-           for t in ("یک", "دو")]
+    ids = [
+        (await call(url, "sendMessage", chat_id=7, text=t))[1]["result"]["message_id"]
+        for t in ("یک", "دو")
+    ]
     assert (await call(url, "deleteMessage", chat_id=7, message_id=ids[0]))[0] == 200
     status, body = await call(url, "deleteMessage", chat_id=7, message_id=ids[0])
     assert (status, body["description"]) == (400, "Bad Request: message to delete not found")
@@ -276,18 +307,22 @@ async def test_deleted_messages_are_counted_and_kept_apart(
 
 
 async def test_users_send_documents_that_the_bot_downloads(
-    telegram: tuple[FakeTelegram, str]
+    telegram: tuple[FakeTelegram, str],
 ) -> None:
     fake, url = telegram
     content = "نشانی,زمان\nhttps://example.ir/1,2024\n".encode()
-    pushed = await fake.send_document(7, "feeds.csv", content, caption="/import",
-                                      mime_type="text/csv")
+    pushed = await fake.send_document(
+        7, "feeds.csv", content, caption="/import", mime_type="text/csv"
+    )
     _, updates = await call(url, "getUpdates")
     message = updates["result"][-1]["message"]
     assert message == pushed
     document = message["document"]
     assert (document["file_name"], document["mime_type"], document["file_size"]) == (
-        "feeds.csv", "text/csv", len(content))
+        "feeds.csv",
+        "text/csv",
+        len(content),
+    )
     assert message["caption"] == "/import"
     assert message["caption_entities"] == [{"type": "bot_command", "offset": 0, "length": 7}]
     status, body = await call(url, "getFile", file_id=document["file_id"])
@@ -309,12 +344,11 @@ async def test_users_send_documents_that_the_bot_downloads(
     assert fake.downloads == 1
 
 
-async def test_python_telegram_bot_downloads_a_document(
-    telegram: tuple[FakeTelegram, str]
-) -> None:
+async def test_python_telegram_bot_downloads_a_document(telegram: tuple[FakeTelegram, str]) -> None:
     fake, url = telegram
-    pushed = await fake.send_document(7, "big.bin", b"\x00\xff" * 5000,
-                                      mime_type="application/octet-stream")
+    pushed = await fake.send_document(
+        7, "big.bin", b"\x00\xff" * 5000, mime_type="application/octet-stream"
+    )
     base_file_url = url.removesuffix("/bot") + "/file/bot"
     async with Bot(TOKEN, base_url=url, base_file_url=base_file_url) as bot:
         file = await bot.get_file(pushed["document"]["file_id"])
@@ -326,7 +360,7 @@ async def test_python_telegram_bot_downloads_a_document(
 
 
 async def test_users_reply_to_the_bot_and_to_their_own_messages(
-    telegram: tuple[FakeTelegram, str]
+    telegram: tuple[FakeTelegram, str],
 ) -> None:
     fake, url = telegram
     await fake.send_text(7, "/start")
@@ -346,7 +380,7 @@ async def test_users_reply_to_the_bot_and_to_their_own_messages(
 
 
 async def test_chats_are_registered_in_bulk_without_updates(
-    telegram: tuple[FakeTelegram, str]
+    telegram: tuple[FakeTelegram, str],
 ) -> None:
     fake, url = telegram
     fake.add_private_chats(range(1000, 11000))
@@ -364,12 +398,14 @@ async def test_subscribers_and_stats_over_http() -> None:
     fake = FakeTelegram(Limits(global_burst=8, global_rate=0.01))
     async with running(fake) as url, aiohttp.ClientSession() as session:
         control = url.removesuffix("/bot") + "/control"
-        async with session.post(f"{control}/subscribers",
-                                json={"first": 100, "count": 10, "blocked_every": 3}) as answer:
+        async with session.post(
+            f"{control}/subscribers", json={"first": 100, "count": 10, "blocked_every": 3}
+        ) as answer:
             assert await answer.json() == {"registered": 10, "blocked": 3}
         assert fake.blocked == {102, 105, 108}
-        statuses = [(await call(url, "sendMessage", chat_id=n, text="خبر"))[0]
-                    for n in range(100, 110)]
+        statuses = [
+            (await call(url, "sendMessage", chat_id=n, text="خبر"))[0] for n in range(100, 110)
+        ]
         assert statuses.count(403) == 3 and statuses.count(200) == 7
         await call(url, "sendMessage", chat_id=100, text="خبر")  # a duplicate
         await call(url, "sendMessage", chat_id=101, text="خبر")  # 429: 8 a burst in all
@@ -379,11 +415,20 @@ async def test_subscribers_and_stats_over_http() -> None:
         async with session.get(f"{control}/stats") as answer:
             stats = await answer.json()
         span = stats.pop("span")
-        assert stats == {"sent": 9, "rate_limited": 1, "errors": 3, "paid_sent": 1,
-                         "duplicates": 1, "max_rate": 9.0, "deleted": 1, "reached": 7}
+        assert stats == {
+            "sent": 9,
+            "rate_limited": 1,
+            "errors": 3,
+            "paid_sent": 1,
+            "duplicates": 1,
+            "max_rate": 9.0,
+            "deleted": 1,
+            "reached": 7,
+        }
         assert 0 < span < 5
-        async with session.post(f"{control}/subscribers",
-                                json={"first": 200, "count": 5}) as answer:
+        async with session.post(
+            f"{control}/subscribers", json={"first": 200, "count": 5}
+        ) as answer:
             assert await answer.json() == {"registered": 5, "blocked": 0}
         assert fake.chat_types[204] == "private" and 204 not in fake.blocked
 
@@ -393,9 +438,11 @@ async def test_sending_stays_cheap_with_many_chats_and_messages() -> None:
     fake = FakeTelegram(Limits(*(1e9,) * len(dataclasses.fields(Limits))))
     fake.add_private_chats(range(1, 10_001))
     async with running(fake) as url, aiohttp.ClientSession() as session:
+
         async def send(chat_id: int) -> int:
-            async with session.post(f"{url}{TOKEN}/sendMessage",
-                                    json={"chat_id": chat_id, "text": "خبر"}) as response:
+            async with session.post(
+                f"{url}{TOKEN}/sendMessage", json={"chat_id": chat_id, "text": "خبر"}
+            ) as response:
                 return response.status
 
         async def rate(first: int) -> float:

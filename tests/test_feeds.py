@@ -77,8 +77,7 @@ class Site:
     """A client whose every host name is this server."""
     port: int = 0
 
-    def file(self, url: str, name: str, content_type: str = "text/html", **options: Any
-             ) -> None:
+    def file(self, url: str, name: str, content_type: str = "text/html", **options: Any) -> None:
         self.routes[path(url)] = Route((FIXTURES / name).read_bytes(), content_type, **options)
 
     def count(self, url: str) -> int:
@@ -107,8 +106,10 @@ class Site:
                 return web.Response(status=304, headers=headers)
         if route.last_modified:
             headers["Last-Modified"] = route.last_modified
-            if ("If-None-Match" not in request.headers
-                    and request.headers.get("If-Modified-Since") == route.last_modified):
+            if (
+                "If-None-Match" not in request.headers
+                and request.headers.get("If-Modified-Since") == route.last_modified
+            ):
                 return web.Response(status=304, headers=headers)
         if route.stream:
             response = web.StreamResponse(headers={"Content-Type": route.content_type})
@@ -116,8 +117,9 @@ class Site:
             for _ in range(0, route.stream, 16 * 1024):
                 await response.write(b"<item>" + b"x" * (16 * 1024 - 6))
             return response
-        return web.Response(body=route.body, status=route.status, headers=headers,
-                            content_type=route.content_type)
+        return web.Response(
+            body=route.body, status=route.status, headers=headers, content_type=route.content_type
+        )
 
 
 class Loopback(AbstractResolver):
@@ -127,18 +129,28 @@ class Loopback(AbstractResolver):
     def __init__(self, port: int) -> None:
         self.port = port
 
-    async def resolve(self, host: str, port: int = 0,
-                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
-        return [ResolveResult(hostname=host, host="127.0.0.1", port=self.port,
-                              family=socket.AF_INET, proto=0, flags=socket.AI_NUMERICHOST)]
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        return [
+            ResolveResult(
+                hostname=host,
+                host="127.0.0.1",
+                port=self.port,
+                family=socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+        ]
 
     async def close(self) -> None:
         return None
 
 
 def news_sites(site: Site) -> None:
-    site.file(HAMSHAHRI, "hamshahri.rss", "application/rss+xml", etag=True,
-              last_modified=LAST_MODIFIED)
+    site.file(
+        HAMSHAHRI, "hamshahri.rss", "application/rss+xml", etag=True, last_modified=LAST_MODIFIED
+    )
     site.file(NEMOUNEH, "nemouneh.atom", "application/atom+xml", last_modified=LAST_MODIFIED)
     site.file(METRO, "hamshahri-948101.html")
     site.file(AIR, "hamshahri-948102.html")
@@ -158,17 +170,20 @@ async def site() -> AsyncIterator[Site]:
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     site.port = runner.addresses[0][1]
-    site.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(
-        resolver=Loopback(site.port)))
+    site.session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(resolver=Loopback(site.port))
+    )
     yield site
     await site.session.close()
     await runner.cleanup()
 
 
 async def fresh_store() -> ArticleStore:
-    return ArticleStore(await connect(TEST_REDIS_URL),
-                        Keys(f"khabar-test-feeds-{uuid.uuid4().hex[:10]}"),
-                        retention=timedelta(days=36500))
+    return ArticleStore(
+        await connect(TEST_REDIS_URL),
+        Keys(f"khabar-test-feeds-{uuid.uuid4().hex[:10]}"),
+        retention=timedelta(days=36500),
+    )
 
 
 @pytest.fixture
@@ -189,10 +204,16 @@ class Clock:
         return self.now
 
 
-def poller(store: ArticleStore, site: Site, *feeds: str, clock: Clock | None = None,
-           **settings: Any) -> FeedPoller:
-    values = {"feeds": list(feeds), "feed_interval": 300, "feed_timeout": 1.0,
-              "feed_max_bytes": 64 * 1024, **settings}
+def poller(
+    store: ArticleStore, site: Site, *feeds: str, clock: Clock | None = None, **settings: Any
+) -> FeedPoller:
+    values = {
+        "feeds": list(feeds),
+        "feed_interval": 300,
+        "feed_timeout": 1.0,
+        "feed_max_bytes": 64 * 1024,
+        **settings,
+    }
     return FeedPoller(store, Settings(**values), session=site.session, clock=clock or Clock())
 
 
@@ -220,19 +241,32 @@ async def test_new_items_become_articles_once_and_are_announced(
     clock = Clock()
     feeds = poller(store, site, HAMSHAHRI, NEMOUNEH, clock=clock)
     first = await feeds.poll_once()
-    assert first == {"feeds": 2, "ok": 2, "not_modified": 0, "errors": 0, "items": 6,
-                     "stored": 5, "updated": 0, "unchanged": 0, "skipped": 1}
+    assert first == {
+        "feeds": 2,
+        "ok": 2,
+        "not_modified": 0,
+        "errors": 0,
+        "items": 6,
+        "stored": 5,
+        "updated": 0,
+        "unchanged": 0,
+        "skipped": 1,
+    }
     # Nastooh links carry the article's code: the id, with or without the page.
     ids = ["948101", "948102", "948103", stable_id(SNOW), stable_id(REPORT)]
     assert sorted(await announced(store)) == sorted(ids)
     assert await store.count() == 5
 
-    site.file(HAMSHAHRI, "hamshahri-updated.rss", "application/rss+xml", etag=True,
-              last_modified="Thu, 16 Oct 2025 12:10:00 GMT")
+    site.file(
+        HAMSHAHRI,
+        "hamshahri-updated.rss",
+        "application/rss+xml",
+        etag=True,
+        last_modified="Thu, 16 Oct 2025 12:10:00 GMT",
+    )
     clock.now += 3600
     second = await feeds.poll_once()
-    assert (second["ok"], second["not_modified"], second["items"], second["stored"]) == (
-        1, 1, 1, 1)
+    assert (second["ok"], second["not_modified"], second["items"], second["stored"]) == (1, 1, 1, 1)
     assert (await announced(store))[5:] == ["948104"]
     for page in (METRO, AIR, PARKS, SNOW, REPORT, GONE):
         assert site.count(page) == 1, page
@@ -295,15 +329,20 @@ async def test_a_nastooh_page_gives_title_lead_paragraphs_tags_key_points_and_qu
     assert metro.title == "ایستگاه میدان صنعت خط ۷ مترو افتتاح شد"
     assert metro.lead is not None and metro.lead.startswith("ایستگاه میدان صنعت در خط ۷")
     assert [p[:30] for p in metro.paragraphs] == [
-        "با افتتاح ایستگاه میدان صنعت، ", "ساخت این ایستگاه از سال ۱۳۹۶ آ",
-        "پیش‌بینی می‌شود روزانه بیش از ", ]
+        "با افتتاح ایستگاه میدان صنعت، ",
+        "ساخت این ایستگاه از سال ۱۳۹۶ آ",
+        "پیش‌بینی می‌شود روزانه بیش از ",
+    ]
     assert [(k.label, k.text) for k in metro.key_points] == [
         ("زمان بهره‌برداری", "از شنبه ۲۶ مهر، هر روز از ساعت ۶ تا ۲۲"),
         ("ورودی‌ها", "خیابان پاک‌نژاد، بلوار دادمان، خیابان فخار مقدم و بوستان پردیسان"),
     ]
     [quote] = metro.quotes
     assert (quote.speaker, quote.role, quote.heading) == (
-        "رضا کرمانی", "مدیرعامل شرکت بهره‌برداری متروی تهران", "کاهش فاصله حرکت قطارها")
+        "رضا کرمانی",
+        "مدیرعامل شرکت بهره‌برداری متروی تهران",
+        "کاهش فاصله حرکت قطارها",
+    )
     assert quote.text.startswith("با افتتاح این ایستگاه و ورود ۱۰ قطار تازه")
     assert metro.tags == ["مترو", "خط ۷ مترو", "شهرداری تهران"]
     assert metro.short_link == "hamshahrionline.ir/x7Lk2"
@@ -312,10 +351,12 @@ async def test_a_nastooh_page_gives_title_lead_paragraphs_tags_key_points_and_qu
     air = await article(store, "948102")  # no «کد خبر» on this page: the link's code
     assert [k.label for k in air.key_points] == ["شاخص کیفیت هوا", "مدارس"]
     assert [(q.speaker, q.role) for q in air.quotes] == [
-        ("مریم احمدی", "سخنگوی کمیته اضطرار آلودگی هوا")]
-    assert air.paragraphs[1:] == ["طرح زوج و فرد نیز از ساعت ۶ صبح فردا در محدوده طرح ترافیک "
-                                  "اجرا می‌شود.", "کامیون‌ها و وانت‌های فرسوده حق ورود به شهر "
-                                  "را ندارند."]  # a <br> ends a line
+        ("مریم احمدی", "سخنگوی کمیته اضطرار آلودگی هوا")
+    ]
+    assert air.paragraphs[1:] == [
+        "طرح زوج و فرد نیز از ساعت ۶ صبح فردا در محدوده طرح ترافیک اجرا می‌شود.",
+        "کامیون‌ها و وانت‌های فرسوده حق ورود به شهر را ندارند.",
+    ]  # a <br> ends a line
     assert air.tags == ["آلودگی هوا", "مدارس"]
 
 
@@ -327,7 +368,8 @@ async def test_other_pages_are_read_by_trafilatura(store: ArticleStore, site: Si
     assert snow.lead is not None and "کارشناسان هواشناسی می‌گویند" in snow.lead
     assert [p[:20] for p in snow.paragraphs] == ["پلیس راه استان البرز", "به گفته مدیران مدیری"]
     assert [(q.speaker, q.role) for q in snow.quotes] == [
-        ("علی نیک‌پور", "کارشناس اداره کل هواشناسی استان تهران")]
+        ("علی نیک‌پور", "کارشناس اداره کل هواشناسی استان تهران")
+    ]
     assert snow.tags == ["برف", "جاده چالوس", "هواشناسی"]
     text = " ".join([snow.lead, *snow.paragraphs])
     assert "دیدگاه" not in text and "پربازدید" not in text and "حقوق" not in text
@@ -344,8 +386,9 @@ async def test_without_a_usable_page_the_feed_item_makes_the_article(
     assert parks.tags == ["فضای سبز"] and parks.url == PARKS and parks.source == "hamshahri"
     report = await article(store, stable_id(REPORT))  # a PDF, not a page
     assert report.title == "گزارش سالانه کیفیت هوای تهران منتشر شد"
-    assert report.lead == ("شرکت کنترل کیفیت هوای تهران گزارش سالانه ۱۴۰۳ را منتشر کرد: "
-                           "۲۵۶ روز هوای قابل قبول.")
+    assert report.lead == (
+        "شرکت کنترل کیفیت هوای تهران گزارش سالانه ۱۴۰۳ را منتشر کرد: ۲۵۶ روز هوای قابل قبول."
+    )
     assert report.tags == ["محیط زیست", "آلودگی هوا"]
 
 
@@ -356,8 +399,9 @@ async def test_an_item_that_makes_no_article_is_skipped_and_not_tried_again(
     feeds = poller(store, site, NEMOUNEH, clock=clock)
     with caplog.at_level(logging.WARNING, logger="khabar.feeds"):
         assert (await feeds.poll_once())["skipped"] == 1
-    assert any("post-5119" in r.getMessage() and "skipped" in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        "post-5119" in r.getMessage() and "skipped" in r.getMessage() for r in caplog.records
+    )
     site.file(NEMOUNEH, "nemouneh.atom", "application/atom+xml")  # no validators: parsed again
     clock.now += 3600
     assert (await feeds.poll_once())["items"] == 0
@@ -405,23 +449,29 @@ async def test_broken_feeds_do_not_stop_the_others(
 
 async def test_redirects_are_followed_up_to_five(store: ArticleStore, site: Site) -> None:
     for hop in range(1, 6):  # /moved/5 → /moved/4 → … → /moved/1 → the feed
-        site.routes[f"/moved/{hop}"] = Route(location=f"/moved/{hop - 1}" if hop > 1
-                                             else path(HAMSHAHRI))
+        site.routes[f"/moved/{hop}"] = Route(
+            location=f"/moved/{hop - 1}" if hop > 1 else path(HAMSHAHRI)
+        )
     five, six = "http://www.hamshahrionline.ir/moved/5", "http://www.hamshahrionline.ir/moved/6"
     site.routes["/moved/6"] = Route(location="/moved/5")
     counts = await poller(store, site, five, six).poll_once()
     assert (counts["ok"], counts["errors"], counts["stored"]) == (1, 1, 3)
     assert (await FeedStore(store.redis, store.keys).get(six)).last_error == (
-        "more than 5 redirects")
+        "more than 5 redirects"
+    )
 
 
 async def test_errors_back_off_exponentially_and_a_recovered_feed_goes_back_to_its_interval(
     store: ArticleStore, site: Site
 ) -> None:
     clock = Clock()
-    feeds = FeedPoller(store, Settings(feeds=[site.local("/rss")], feed_interval=300,
-                                       feed_timeout=1.0, feed_allow_private=True),
-                       clock=clock)  # its own client
+    feeds = FeedPoller(
+        store,
+        Settings(
+            feeds=[site.local("/rss")], feed_interval=300, feed_timeout=1.0, feed_allow_private=True
+        ),
+        clock=clock,
+    )  # its own client
     delays = []
     for _ in range(3):
         assert (await feeds.poll_once())["errors"] == 1
@@ -439,12 +489,13 @@ async def test_errors_back_off_exponentially_and_a_recovered_feed_goes_back_to_i
     assert state.next_poll == pytest.approx(clock.now + 1800)
 
 
-async def test_feeds_at_private_addresses_are_not_fetched(
-    store: ArticleStore, site: Site
-) -> None:
+async def test_feeds_at_private_addresses_are_not_fetched(store: ArticleStore, site: Site) -> None:
     site.file(site.local("/rss"), "hamshahri.rss", "application/rss+xml")
-    local = [site.local("/rss"), f"http://localhost:{site.port}/rss",
-             f"http://[::1]:{site.port}/rss"]
+    local = [
+        site.local("/rss"),
+        f"http://localhost:{site.port}/rss",
+        f"http://[::1]:{site.port}/rss",
+    ]
     feeds = FeedPoller(store, Settings(feeds=local, feed_timeout=1.0), clock=Clock())
     assert (await feeds.poll_once())["errors"] == 3
     assert site.requests == [], "nothing was asked of a local address"
@@ -452,8 +503,9 @@ async def test_feeds_at_private_addresses_are_not_fetched(
     assert state.last_error is not None and "Cannot connect to host localhost" in state.last_error
     later = Clock()
     later.now = state.next_poll  # past the failed poll's backoff
-    allowed = FeedPoller(store, Settings(feeds=local[:1], feed_timeout=1.0,
-                                         feed_allow_private=True), clock=later)
+    allowed = FeedPoller(
+        store, Settings(feeds=local[:1], feed_timeout=1.0, feed_allow_private=True), clock=later
+    )
     assert (await allowed.poll_once())["ok"] == 1
 
 
@@ -481,8 +533,9 @@ async def test_two_pollers_one_lease_only_the_holder_polls_and_another_takes_ove
     other = await fresh_store()
     settings = Settings(feeds=[HAMSHAHRI], feed_interval=300, feed_timeout=1.0)
     first = FeedPoller(store, settings, session=site.session, lease_seconds=1.5)
-    second = FeedPoller(ArticleStore(other.redis, store.keys), settings, session=site.session,
-                        lease_seconds=1.5)
+    second = FeedPoller(
+        ArticleStore(other.redis, store.keys), settings, session=site.session, lease_seconds=1.5
+    )
     try:
         first.start()
 
@@ -514,12 +567,30 @@ async def test_feed_state_keeps_the_seen_items_bounded_and_drops_stale_validator
 ) -> None:
     state = FeedStore(redis, keys)
     many = [f"guid-{n}" for n in range(SEEN_KEPT + 10)]
-    await state.polled(HAMSHAHRI, etag='"a"', last_modified=LAST_MODIFIED, next_poll=START,
-                       period=300, seen=many[:10], now=START)
-    await state.polled(HAMSHAHRI, etag=None, last_modified=LAST_MODIFIED, next_poll=START,
-                       period=300, seen=many[10:], now=START + 1)
+    await state.polled(
+        HAMSHAHRI,
+        etag='"a"',
+        last_modified=LAST_MODIFIED,
+        next_poll=START,
+        period=300,
+        seen=many[:10],
+        now=START,
+    )
+    await state.polled(
+        HAMSHAHRI,
+        etag=None,
+        last_modified=LAST_MODIFIED,
+        next_poll=START,
+        period=300,
+        seen=many[10:],
+        now=START + 1,
+    )
     assert await state.unseen(HAMSHAHRI, ["guid-0", "guid-10", many[-1], "new"]) == [
-        True, False, False, True]
+        True,
+        False,
+        False,
+        True,
+    ]
     assert await state.unseen(NEMOUNEH, ["guid-10"]) == [True]
     found = await state.get(HAMSHAHRI)
     assert found.etag is None and found.last_modified == LAST_MODIFIED
@@ -527,5 +598,6 @@ async def test_feed_state_keeps_the_seen_items_bounded_and_drops_stale_validator
 
 def test_logged_urls_leave_out_secrets() -> None:
     assert redact("https://editor:hunter2@www.irna.ir/rss?api_key=abc123&lang=fa&token=x") == (
-        "https://editor:***@www.irna.ir/rss?api_key=***&lang=fa&token=***")
+        "https://editor:***@www.irna.ir/rss?api_key=***&lang=fa&token=***"
+    )
     assert redact(HAMSHAHRI) == HAMSHAHRI

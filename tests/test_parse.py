@@ -58,9 +58,7 @@ def test_gregorian_line_wins_when_the_dates_disagree_and_the_disagreement_is_log
     with caplog.at_level(logging.WARNING):
         article = parse_text(text, name="wrong-date.txt")
     assert article.published == date(2025, 10, 17)
-    assert any(
-        "wrong-date.txt" in r.message and "Gregorian" in r.message for r in caplog.records
-    )
+    assert any("wrong-date.txt" in r.message and "Gregorian" in r.message for r in caplog.records)
 
 
 def test_the_hijri_date_is_kept_as_printed_and_never_recomputed(
@@ -128,8 +126,16 @@ def test_quote_forms() -> None:
         (("متن " * 200 + "\n\nادامه").encode(), "no title"),
         (b"Just an English note\n\nwith two lines of text.", "not a Persian"),
     ],
-    ids=["empty", "blank", "binary", "undecodable", "metadata only", "title only",
-         "paragraph first", "not persian"],
+    ids=[
+        "empty",
+        "blank",
+        "binary",
+        "undecodable",
+        "metadata only",
+        "title only",
+        "paragraph first",
+        "not persian",
+    ],
 )
 def test_text_that_is_not_an_article_raises_a_parse_error_naming_file_and_problem(
     content: bytes, problem: str

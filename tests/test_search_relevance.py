@@ -50,7 +50,10 @@ def test_the_measures_are_the_textbook_ones() -> None:
 
 def test_the_relevance_script_prints_both_systems() -> None:
     result = subprocess.run(
-        [sys.executable, "benchmarks/relevance.py"], capture_output=True, text=True, check=True,
+        [sys.executable, "benchmarks/relevance.py"],
+        capture_output=True,
+        text=True,
+        check=True,
         timeout=120,
     )
     assert "khabar:" in result.stdout and "plain BM25:" in result.stdout

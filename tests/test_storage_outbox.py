@@ -30,8 +30,9 @@ async def test_the_chats_are_fixed_when_the_delivery_is_made(redis: Redis, keys:
         await subscribers.subscribe(chat, ChatKind.PRIVATE)
     outbox = Outbox(redis, keys)
     await outbox.ensure_group()
-    delivery = await outbox.create(Kind.BREAKING, CARD, title="خبر", subscribers=True,
-                                   chats=["@news"])
+    delivery = await outbox.create(
+        Kind.BREAKING, CARD, title="خبر", subscribers=True, chats=["@news"]
+    )
     assert delivery is not None and delivery.total == 4
     await subscribers.subscribe(4, ChatKind.PRIVATE)  # too late for this one
     await subscribers.unsubscribe(1)  # still gets it: it was subscribed when it was made
@@ -83,7 +84,9 @@ async def test_a_touch_does_not_take_back_an_entry_another_worker_claimed(
     assert await outbox.touch("a", [first.entry_id, second.entry_id]) == [first.entry_id]
     pending = await redis.xpending_range(keys.outbox(), "workers", "-", "+", 10)
     assert {p["message_id"]: p["consumer"] for p in pending} == {
-        first.entry_id: "b", second.entry_id: "a"}
+        first.entry_id: "b",
+        second.entry_id: "a",
+    }
 
 
 async def test_a_consumer_with_pending_entries_is_kept(redis: Redis, keys: Keys) -> None:
@@ -118,5 +121,8 @@ async def test_hand_back_puts_entries_back_for_anyone(redis: Redis, keys: Keys) 
     assert sorted(e.chat for e in again) == ["1", "2", "3"]
     assert all(isinstance(e, Entry) for e in again)
     assert await redis.xpending(keys.outbox(), "workers") == {
-        "pending": 3, "min": again[0].entry_id, "max": again[-1].entry_id,
-        "consumers": [{"name": "other", "pending": 3}]}
+        "pending": 3,
+        "min": again[0].entry_id,
+        "max": again[-1].entry_id,
+        "consumers": [{"name": "other", "pending": 3}],
+    }

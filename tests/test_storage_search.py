@@ -26,7 +26,10 @@ def article(
     article_id: str, title: str, *paragraphs: str, day: int = 20, lead: str | None = None
 ) -> Article:
     return Article(
-        id=article_id, title=title, lead=lead, paragraphs=list(paragraphs),
+        id=article_id,
+        title=title,
+        lead=lead,
+        paragraphs=list(paragraphs),
         published=date(2025, 10, day),
     )
 
@@ -73,20 +76,24 @@ async def test_queries_typed_the_way_people_type_find_the_article(
     redis: Redis, keys: Keys, query: str
 ) -> None:
     store = store_for(redis, keys)
-    await store.save_many([
-        article("smog", "آلودگی هوای کلان‌شهر تهران", "غلظت ذرات PM2.5 در سال ۱۴۰۴ بالا رفت."),
-        article("other", "نمایشگاه کتاب", "ناشران در نمایشگاه حاضر شدند."),
-    ])
+    await store.save_many(
+        [
+            article("smog", "آلودگی هوای کلان‌شهر تهران", "غلظت ذرات PM2.5 در سال ۱۴۰۴ بالا رفت."),
+            article("other", "نمایشگاه کتاب", "ناشران در نمایشگاه حاضر شدند."),
+        ]
+    )
     assert await ids(store, query) == ["smog"]
 
 
 async def test_title_matches_weigh_more_than_body_matches(redis: Redis, keys: Keys) -> None:
     store = store_for(redis, keys)
     body = "خبر دیگری از شهر که در میانه آن از مترو هم یاد شده است و بس."
-    await store.save_many([
-        article("in-body", "افتتاح پارک تازه در شمال شهر", body, day=28),
-        article("in-title", "افتتاح ایستگاه مترو", "ایستگاه تازه‌ای در شمال شهر باز شد.", day=1),
-    ])
+    await store.save_many(
+        [
+            article("in-body", "افتتاح پارک تازه در شمال شهر", body, day=28),
+            article("in-title", "افتتاح ایستگاه مترو", "ایستگاه تازه‌ای در شمال شهر باز شد.", day=1),
+        ]
+    )
     assert await ids(store, "مترو") == ["in-title", "in-body"]
 
 
@@ -124,11 +131,13 @@ async def test_a_word_being_typed_is_completed(redis: Redis, keys: Keys) -> None
 
 async def test_a_stop_word_being_typed_is_a_word_of_its_own(redis: Redis, keys: Keys) -> None:
     store = store_for(redis, keys)
-    await store.save_many([
-        article("quake", "زلزله در کرمان", "خسارت زلزله ارزیابی شد."),
-        article("cure", "درمان رایگان", "درمان بیماران ادامه دارد."),
-        article("both", "درمان زخمی‌های زلزله", "زخمی‌های زلزله درمان شدند."),
-    ])
+    await store.save_many(
+        [
+            article("quake", "زلزله در کرمان", "خسارت زلزله ارزیابی شد."),
+            article("cure", "درمان رایگان", "درمان بیماران ادامه دارد."),
+            article("both", "درمان زخمی‌های زلزله", "زخمی‌های زلزله درمان شدند."),
+        ]
+    )
     results = await store.search.search("زلزله در", typing=True)
     assert results.hits[0].article_id == "both"
     assert results.hits[0].matched == 2
@@ -193,8 +202,11 @@ async def test_one_article_twice_in_a_batch_is_saved_in_order(redis: Redis, keys
 async def test_retention_removes_an_article_from_every_index(redis: Redis, keys: Keys) -> None:
     store = store_for(redis, keys)
     old = Article(
-        id="old", title="سیلاب در سیستان", lead="روستاهای سیستان زیر آب رفت.",
-        published=date(2025, 6, 1), short_link="newspaper.example.ir/Old1",
+        id="old",
+        title="سیلاب در سیستان",
+        lead="روستاهای سیستان زیر آب رفت.",
+        published=date(2025, 6, 1),
+        short_link="newspaper.example.ir/Old1",
         url="https://example.ir/news/old",
     )
     fresh = article("fresh", "سیلاب در گلستان", "روستاهای گلستان آسیب دید.", day=30)

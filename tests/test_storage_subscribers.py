@@ -23,7 +23,9 @@ async def test_unsubscribe_removes_the_chat_and_its_count(redis: Redis, keys: Ke
     assert await subscribers.unsubscribe(-100123) is False
     assert await subscribers.get(-100123) is None
     assert await subscribers.count_by_kind() == {
-        ChatKind.PRIVATE: 1, ChatKind.GROUP: 0, ChatKind.CHANNEL: 0
+        ChatKind.PRIVATE: 1,
+        ChatKind.GROUP: 0,
+        ChatKind.CHANNEL: 0,
     }
 
 

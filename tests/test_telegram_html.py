@@ -10,7 +10,9 @@ def html(text: str) -> dict[str, str]:
 
 
 def test_valid_html_gives_visible_text_and_utf16_entities() -> None:
-    parsed = check_message(html('😀 <b>خبر</b> &lt;x&gt; &amp; <a href="https://a.ir/?q=1&amp;b=2">لینک</a>'))
+    parsed = check_message(
+        html('😀 <b>خبر</b> &lt;x&gt; &amp; <a href="https://a.ir/?q=1&amp;b=2">لینک</a>')
+    )
     assert parsed.text == "😀 خبر <x> & لینک"
     bold, link = parsed.entities
     assert (bold.type, bold.offset, bold.length) == ("bold", 3, 3)  # the emoji is 2 units

@@ -48,16 +48,24 @@ CAP = 64 * 1024
 AUTH = {"Authorization": f"Bearer {INGEST}"}
 PAGE = FIXTURES / "articles" / "hamshahri-265240.txt"
 SETTINGS: dict[str, Any] = {
-    "redis_url": TEST_REDIS_URL, "http_host": "127.0.0.1", "http_port": 0,
-    "public_url": PUBLIC, "ingest_token": SecretStr(INGEST), "retention_days": 3650,
+    "redis_url": TEST_REDIS_URL,
+    "http_host": "127.0.0.1",
+    "http_port": 0,
+    "public_url": PUBLIC,
+    "ingest_token": SecretStr(INGEST),
+    "retention_days": 3650,
     "http_max_body": CAP,
 }
 
 
 def article(article_id: str = "api-1", **fields: Any) -> dict[str, Any]:
-    return {"id": article_id, "title": "افتتاح خط تازه مترو در تهران",
-            "lead": "خط ۱۰ مترو امروز به بهره‌برداری رسید.", "published": "2025-10-20",
-            **fields}
+    return {
+        "id": article_id,
+        "title": "افتتاح خط تازه مترو در تهران",
+        "lead": "خط ۱۰ مترو امروز به بهره‌برداری رسید.",
+        "published": "2025-10-20",
+        **fields,
+    }
 
 
 @dataclass
@@ -72,35 +80,46 @@ class Web:
     def services(self) -> Services:
         return self.ctx.services
 
-    async def post(self, path: str, data: Any = None, *, body: bytes | str | None = None,
-                   content_type: str = "application/json", headers: dict[str, str] | None = None
-                   ) -> tuple[int, Any]:
+    async def post(
+        self,
+        path: str,
+        data: Any = None,
+        *,
+        body: bytes | str | None = None,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
         """POST JSON (`data`) or a raw `body`, with the ingest token unless `headers` says
         otherwise; the status and the decoded JSON answer."""
         payload = json.dumps(data, ensure_ascii=False).encode() if body is None else body
-        async with self.http.post(self.url + path, data=payload,
-                                  headers={"Content-Type": content_type,
-                                           **(AUTH if headers is None else headers)}) as answer:
+        async with self.http.post(
+            self.url + path,
+            data=payload,
+            headers={"Content-Type": content_type, **(AUTH if headers is None else headers)},
+        ) as answer:
             return answer.status, await answer.json()
 
-    async def get_json(self, path: str, headers: dict[str, str] | None = None
-                       ) -> tuple[int, Any]:
-        async with self.http.get(self.url + path, headers=AUTH if headers is None else headers
-                                 ) as answer:
+    async def get_json(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        async with self.http.get(
+            self.url + path, headers=AUTH if headers is None else headers
+        ) as answer:
             return answer.status, await answer.json()
 
 
 @contextlib.asynccontextmanager
-async def serving(services: Services | None = None, *, webhook: bool = False,
-                  card: Callable[[Article], Awaitable[list[dict[str, Any]]]] | None = None,
-                  **overrides: Any) -> AsyncIterator[Web]:
+async def serving(
+    services: Services | None = None,
+    *,
+    webhook: bool = False,
+    card: Callable[[Article], Awaitable[list[dict[str, Any]]]] | None = None,
+    **overrides: Any,
+) -> AsyncIterator[Web]:
     """The server on a free port: on `services` (a running bot's), or on services of its own
     under a fresh prefix, removed after; `overrides` are settings."""
     own = services is None
     if services is None:
         prefix = f"khabar-test-web-{uuid.uuid4().hex[:10]}"
-        services = await services_for(Settings(**{**SETTINGS, "redis_prefix": prefix,
-                                                  **overrides}))
+        services = await services_for(Settings(**{**SETTINGS, "redis_prefix": prefix, **overrides}))
         settings = services.settings
     else:
         settings = services.settings.model_copy(update={**SETTINGS, **overrides})
@@ -114,9 +133,15 @@ async def serving(services: Services | None = None, *, webhook: bool = False,
     async def updates(update: dict[str, Any]) -> None:
         box[0].updates.append(update)
 
-    ctx = WebContext(settings, services, card or default_card, BOT,
-                     updates if webhook else None, lambda: box[0].alive,
-                     views.web_page_texts())
+    ctx = WebContext(
+        settings,
+        services,
+        card or default_card,
+        BOT,
+        updates if webhook else None,
+        lambda: box[0].alive,
+        views.web_page_texts(),
+    )
     runner = await start_web(ctx)
     port = runner.addresses[0][1]
     try:
@@ -187,13 +212,24 @@ async def test_the_404_page_escapes_what_it_shows(web: Web) -> None:
 async def test_no_path_redirects_anywhere_but_a_stored_url(web: Web) -> None:
     stored = "https://www.hamshahrionline.ir/news/2"
     code = await stored_code(web, article(url=stored))
-    tricky = ["//evil.com", "/%2F%2Fevil.com", "/%2Fevil.com", "/%5C%5Cevil.com", "///evil.com",
-              "/evil.com", "/https://evil.com", "/@evil.com", f"/{code}/..%2F%2Fevil.com",
-              f"//{code}", f"/{code}%2F%2Fevil.com", f"/{code}/https://evil.com",
-              f"/{code}?next=https://evil.com", f"/{code}?url=//evil.com"]
+    tricky = [
+        "//evil.com",
+        "/%2F%2Fevil.com",
+        "/%2Fevil.com",
+        "/%5C%5Cevil.com",
+        "///evil.com",
+        "/evil.com",
+        "/https://evil.com",
+        "/@evil.com",
+        f"/{code}/..%2F%2Fevil.com",
+        f"//{code}",
+        f"/{code}%2F%2Fevil.com",
+        f"/{code}/https://evil.com",
+        f"/{code}?next=https://evil.com",
+        f"/{code}?url=//evil.com",
+    ]
     for path in tricky:
-        async with web.http.get(URL(web.url + path, encoded=True),
-                                allow_redirects=False) as answer:
+        async with web.http.get(URL(web.url + path, encoded=True), allow_redirects=False) as answer:
             location = answer.headers.get("Location")
             assert location in (None, stored), (path, answer.status, location)
             assert answer.status in (302, 404), (path, answer.status)
@@ -227,8 +263,9 @@ async def test_a_list_and_a_raw_page_are_stored_and_announced(web: Web) -> None:
     status, answer = await web.post("/api/articles", [article("a-1"), article("a-2")])
     assert status == 201
     assert [item["status"] for item in answer["articles"]] == ["stored", "stored"]
-    status, raw = await web.post("/api/articles", body=PAGE.read_bytes(),
-                                 content_type="text/plain; charset=utf-8")
+    status, raw = await web.post(
+        "/api/articles", body=PAGE.read_bytes(), content_type="text/plain; charset=utf-8"
+    )
     assert status == 201
     [page] = raw["articles"]
     assert page["id"] == "265240" and page["status"] == "stored"
@@ -242,8 +279,9 @@ async def test_a_list_and_a_raw_page_are_stored_and_announced(web: Web) -> None:
 
 
 async def test_articles_older_than_the_retention_window_are_not_stored(web: Web) -> None:
-    status, answer = await web.post("/api/articles",
-                                    [article("old", published="2000-01-01"), article("new")])
+    status, answer = await web.post(
+        "/api/articles", [article("old", published="2000-01-01"), article("new")]
+    )
     assert status == 201
     old, new = answer["articles"]
     assert old == {"id": "old", "code": None, "short_url": None, "status": "expired"}
@@ -252,8 +290,13 @@ async def test_articles_older_than_the_retention_window_are_not_stored(web: Web)
 
 
 async def test_the_api_wants_the_token(web: Web) -> None:
-    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {INGEST}"},
-                    {"Authorization": "Bearer"}, {"Authorization": "Bearer تهران"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": f"Basic {INGEST}"},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer تهران"},
+    ):
         status, answer = await web.post("/api/articles", article(), headers=headers)
         assert status == 401, headers
         assert "error" in answer
@@ -284,8 +327,7 @@ async def test_a_bad_item_is_a_422_and_nothing_is_stored(web: Web) -> None:
     assert all(error["message"] for error in answer["errors"])
     assert await web.services.store.count() == 0
 
-    status, answer = await web.post("/api/articles", body="hello world",
-                                    content_type="text/plain")
+    status, answer = await web.post("/api/articles", body="hello world", content_type="text/plain")
     assert status == 422
     assert answer["errors"][0]["message"] in answer["error"]
     status, answer = await web.post("/api/articles", [])
@@ -310,8 +352,11 @@ async def test_a_body_over_the_cap_is_a_413(web: Web) -> None:
         for _ in range(20):
             yield b" " * 8192
 
-    async with web.http.post(web.url + "/api/articles", data=chunks(),
-                             headers={**AUTH, "Content-Type": "application/json"}) as answer:
+    async with web.http.post(
+        web.url + "/api/articles",
+        data=chunks(),
+        headers={**AUTH, "Content-Type": "application/json"},
+    ) as answer:
         assert answer.status == 413
         assert "limit" in (await answer.json())["error"]
     assert await web.services.store.count() == 0
@@ -326,8 +371,10 @@ async def test_other_content_types_are_a_415(web: Web) -> None:
 
 # Breaking news --------------------------------------------------------------------------------
 async def test_breaking_news_is_delivered_and_its_progress_can_be_followed() -> None:
-    async with running_bot(broadcast_rate=300, paid_broadcast=True) as bot, \
-            serving(bot.services) as web:
+    async with (
+        running_bot(broadcast_rate=300, paid_broadcast=True) as bot,
+        serving(bot.services) as web,
+    ):
         chats = range(20_001, 20_006)
         bot.telegram.add_private_chats(chats)
         for chat in chats:
@@ -348,8 +395,14 @@ async def test_breaking_news_is_delivered_and_its_progress_can_be_followed() -> 
             await asyncio.sleep(0.05)
         assert progress["status"] == "done" and progress["kind"] == "breaking"
         assert progress["total"] == 5 and progress["counts"]["sent"] == 5
-        assert set(progress["counts"]) == {"sent", "blocked", "failed", "skipped",
-                                           "duplicates", "rate_limited"}
+        assert set(progress["counts"]) == {
+            "sent",
+            "blocked",
+            "failed",
+            "skipped",
+            "duplicates",
+            "rate_limited",
+        }
         assert progress["created"] and progress["finished"]
         for chat in chats:
             [got] = bot.telegram.chat(chat)
@@ -359,8 +412,10 @@ async def test_breaking_news_is_delivered_and_its_progress_can_be_followed() -> 
 
 
 async def test_a_retried_breaking_request_is_sent_once() -> None:
-    async with running_bot(broadcast_rate=300, paid_broadcast=True) as bot, \
-            serving(bot.services) as web:
+    async with (
+        running_bot(broadcast_rate=300, paid_broadcast=True) as bot,
+        serving(bot.services) as web,
+    ):
         bot.telegram.add_private_chats([20_101])
         await bot.services.subscribers.subscribe(20_101, ChatKind.PRIVATE)
         item = article("b-retry", title="آتش‌سوزی در بازار تهران")
@@ -374,14 +429,17 @@ async def test_a_retried_breaking_request_is_sent_once() -> None:
 
 
 async def test_a_breaking_item_stored_by_a_request_that_failed_is_sent_on_retry() -> None:
-    async with running_bot(broadcast_rate=300, paid_broadcast=True) as bot, \
-            serving(bot.services) as web:
+    async with (
+        running_bot(broadcast_rate=300, paid_broadcast=True) as bot,
+        serving(bot.services) as web,
+    ):
         bot.telegram.add_private_chats([20_201])
         await bot.services.subscribers.subscribe(20_201, ChatKind.PRIVATE)
         item = article("b-lost", title="قطعی برق در شمال تهران")
         # The first request stored the item and failed before its delivery was made.
-        await bot.services.store.save(Article.model_validate({**item, "breaking": True}),
-                                      announce=False)
+        await bot.services.store.save(
+            Article.model_validate({**item, "breaking": True}), announce=False
+        )
         status, answer = await web.post("/api/breaking", item)
         assert status == 202, answer
         await bot.telegram.wait_until(lambda: len(bot.telegram.chat(20_201)) == 1)
@@ -398,8 +456,13 @@ async def test_breaking_news_with_nobody_to_send_to_is_stored_but_not_sent(web: 
 
 
 async def test_bad_breaking_items_are_refused(web: Web) -> None:
-    for data, expected in (({"text": ""}, 422), ({"text": 5}, 422), ({"title": ""}, 422),
-                           ([{"text": "x"}], 422), ({"text": "just english words"}, 422)):
+    for data, expected in (
+        ({"text": ""}, 422),
+        ({"text": 5}, 422),
+        ({"title": ""}, 422),
+        ([{"text": "x"}], 422),
+        ({"text": "just english words"}, 422),
+    ):
         status, answer = await web.post("/api/breaking", data)
         assert status == expected, data
         assert answer["errors"], data
@@ -415,8 +478,7 @@ async def test_an_unknown_delivery_is_a_404(web: Web) -> None:
         assert "error" in answer
 
 
-async def test_an_unexpected_failure_is_logged_and_a_500(caplog: pytest.LogCaptureFixture
-                                                         ) -> None:
+async def test_an_unexpected_failure_is_logged_and_a_500(caplog: pytest.LogCaptureFixture) -> None:
     async def broken(item: Article) -> list[dict[str, Any]]:
         raise RuntimeError("the card maker broke")
 
@@ -492,27 +554,32 @@ async def test_the_access_log_has_no_query_strings_or_tokens(
 
 async def test_a_port_in_use_is_one_line_naming_the_setting(web: Web) -> None:
     taken = int(URL(web.url).port or 0)
-    ctx = dataclasses.replace(web.ctx, settings=web.ctx.settings.model_copy(
-        update={"http_port": taken}))
+    ctx = dataclasses.replace(
+        web.ctx, settings=web.ctx.settings.model_copy(update={"http_port": taken})
+    )
     with pytest.raises(ConfigError, match=rf"^KHABAR_HTTP_PORT: cannot listen on .*:{taken}: "):
         await start_web(ctx)
 
 
 # Telegram's webhook ---------------------------------------------------------------------------
-UPDATE = {"update_id": 7, "message": {"message_id": 1, "date": 0, "text": "/start",
-                                      "chat": {"id": 5, "type": "private"}}}
+UPDATE = {
+    "update_id": 7,
+    "message": {"message_id": 1, "date": 0, "text": "/start", "chat": {"id": 5, "type": "private"}},
+}
 
 
 async def test_a_webhook_update_with_the_right_secret_is_handed_on() -> None:
-    async with serving(webhook=True, webhook_url="https://bot.example.ir",
-                       webhook_secret=SecretStr("hook-secret")) as web:
+    async with serving(
+        webhook=True, webhook_url="https://bot.example.ir", webhook_secret=SecretStr("hook-secret")
+    ) as web:
         for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
             status, _ = await web.post("/telegram/webhook", UPDATE, headers=headers)
             assert status == 403
         assert web.updates == []
         good = {"X-Telegram-Bot-Api-Secret-Token": "hook-secret"}
-        async with web.http.post(web.url + "/telegram/webhook", json=UPDATE,
-                                 headers=good) as answer:
+        async with web.http.post(
+            web.url + "/telegram/webhook", json=UPDATE, headers=good
+        ) as answer:
             assert answer.status == 200
         assert web.updates == [UPDATE]
 
@@ -540,6 +607,7 @@ async def test_set_webhook_gives_telegram_the_endpoint_and_the_secret() -> None:
                 assert telegram.webhook["secret_token"] == "hook-secret"
                 assert telegram.webhook["drop_pending_updates"] in (False, "false")
                 assert {"message", "callback_query", "inline_query", "my_chat_member"} <= set(
-                    telegram.webhook["allowed_updates"])
+                    telegram.webhook["allowed_updates"]
+                )
     finally:
         await runner.cleanup()

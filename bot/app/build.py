@@ -46,9 +46,12 @@ class ReplyLimiter(AIORateLimiter):
         self.shared = shared
 
     async def process_request(
-        self, callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] |
-                                                list[dict[str, Any]]]],
-        args: Any, kwargs: dict[str, Any], endpoint: str, data: dict[str, Any],
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         chat = data.get("chat_id")
@@ -57,20 +60,33 @@ class ReplyLimiter(AIORateLimiter):
                 await self.shared.charge(str(chat))
             except RedisError as error:  # a reply is not held back by Redis trouble
                 log.warning("could not count a reply against the shared limits: %s", error)
-        return await super().process_request(callback, args, kwargs, endpoint, data,
-                                             rate_limit_args)
+        return await super().process_request(
+            callback, args, kwargs, endpoint, data, rate_limit_args
+        )
 
 
 async def services_for(settings: Settings) -> Services:
     """Redis connected (StorageUnavailable when it does not answer) and every store on it."""
     redis = await connect(settings.redis_url)
     keys = Keys(settings.redis_prefix)
-    store = ArticleStore(redis, keys, retention=timedelta(days=settings.retention_days),
-                         public_url=settings.public_url)
-    limiter = RateLimiter.for_broadcast(redis, keys, settings.broadcast_rate,
-                                        settings.paid_broadcast)
-    return Services(settings, redis, store, Sessions(redis, keys), Subscribers(redis, keys),
-                    Outbox(redis, keys), limiter)
+    store = ArticleStore(
+        redis,
+        keys,
+        retention=timedelta(days=settings.retention_days),
+        public_url=settings.public_url,
+    )
+    limiter = RateLimiter.for_broadcast(
+        redis, keys, settings.broadcast_rate, settings.paid_broadcast
+    )
+    return Services(
+        settings,
+        redis,
+        store,
+        Sessions(redis, keys),
+        Subscribers(redis, keys),
+        Outbox(redis, keys),
+        limiter,
+    )
 
 
 def build(settings: Settings, services: Services) -> KhabarApplication:
@@ -82,8 +98,11 @@ def build(settings: Settings, services: Services) -> KhabarApplication:
         .token(settings.bot_token.get_secret_value())
         .base_url(settings.bot_api_url)
         .base_file_url(settings.bot_api_url.removesuffix("/bot") + "/file/bot")
-        .defaults(Defaults(parse_mode=ParseMode.HTML,
-                           link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+            )
+        )
         .rate_limiter(ReplyLimiter(services.limiter, max_retries=3))
         .context_types(CONTEXT_TYPES)
         .concurrent_updates(True)
@@ -118,14 +137,18 @@ async def _on_error(update: object, context: Context) -> None:
     if isinstance(update, Update):
         chat = update.effective_chat
         user = update.effective_user
-        where = (f" (update {update.update_id}, chat {chat.id if chat else '-'}, "
-                 f"user {user.id if user else '-'})")
+        where = (
+            f" (update {update.update_id}, chat {chat.id if chat else '-'}, "
+            f"user {user.id if user else '-'})"
+        )
     if isinstance(error, Forbidden):
         log.info("can't write to a chat%s: %s", where, error)
         return
     log.error("handling an update failed%s", where, exc_info=error)
-    if isinstance(update, Update) and update.effective_chat and not isinstance(
-        error, TelegramError
+    if (
+        isinstance(update, Update)
+        and update.effective_chat
+        and not isinstance(error, TelegramError)
     ):
         try:
             await update.effective_chat.send_message(texts.APOLOGY, parse_mode=None)

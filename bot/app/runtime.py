@@ -30,10 +30,12 @@ def delivery_bot(settings: Settings, connections: int) -> Bot:
     """The delivery workers' own Bot: no in-process rate limiter (the shared one decides)
     and enough connections for every message in flight."""
     assert settings.bot_token is not None
-    request = HTTPXRequest(connection_pool_size=connections, read_timeout=15.0,
-                           write_timeout=15.0, pool_timeout=15.0)
-    return Bot(settings.bot_token.get_secret_value(), base_url=settings.bot_api_url,
-               request=request)
+    request = HTTPXRequest(
+        connection_pool_size=connections, read_timeout=15.0, write_timeout=15.0, pool_timeout=15.0
+    )
+    return Bot(
+        settings.bot_token.get_secret_value(), base_url=settings.bot_api_url, request=request
+    )
 
 
 @dataclass
@@ -46,15 +48,24 @@ class Runtime:
     async def start(cls, services: Services, card: CardMaker) -> Runtime:
         settings = services.settings
         deliverer = Deliverer(
-            delivery_bot(settings, DELIVERY_WORKERS * DELIVERY_BATCH + 8), services.outbox,
-            services.subscribers, services.limiter, paid=settings.paid_broadcast,
-            workers=DELIVERY_WORKERS, batch=DELIVERY_BATCH,
+            delivery_bot(settings, DELIVERY_WORKERS * DELIVERY_BATCH + 8),
+            services.outbox,
+            services.subscribers,
+            services.limiter,
+            paid=settings.paid_broadcast,
+            workers=DELIVERY_WORKERS,
+            batch=DELIVERY_BATCH,
             claim_after=settings.delivery_claim_seconds,
         )
         await deliverer.bot.initialize()
         await deliverer.start()
-        poster = ChannelPoster(services.store, services.outbox, settings, card,
-                               max_age=timedelta(hours=settings.channel_max_age_hours))
+        poster = ChannelPoster(
+            services.store,
+            services.outbox,
+            settings,
+            card,
+            max_age=timedelta(hours=settings.channel_max_age_hours),
+        )
         if settings.channel_ids:
             poster.start()
         feeds = FeedPoller(services.store, settings)
@@ -67,8 +78,9 @@ class Runtime:
 
     async def stop(self) -> None:
         """Everything at once: SIGTERM allows 10 s in all."""
-        stopped = await asyncio.gather(self.poster.stop(), self.deliverer.stop(),
-                                       self.feeds.stop(), return_exceptions=True)
+        stopped = await asyncio.gather(
+            self.poster.stop(), self.deliverer.stop(), self.feeds.stop(), return_exceptions=True
+        )
         for failure in stopped:
             if isinstance(failure, Exception):
                 log.error("stopping failed", exc_info=failure)

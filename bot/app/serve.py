@@ -73,8 +73,12 @@ async def serve(application: KhabarApplication, stop: asyncio.Event | None = Non
         await application.start()
         webhook = settings.webhook_url is not None
         context = WebContext(
-            settings, services, card_maker(services), application.bot.username or "",
-            _update_sink(application) if webhook else None, runtime.alive,
+            settings,
+            services,
+            card_maker(services),
+            application.bot.username or "",
+            _update_sink(application) if webhook else None,
+            runtime.alive,
             views.web_page_texts(),
         )
         runner: web.AppRunner | None = None
@@ -95,16 +99,18 @@ async def serve(application: KhabarApplication, stop: asyncio.Event | None = Non
                     log.error("stopping failed", exc_info=failure)
 
 
-def _update_sink(application: KhabarApplication
-                 ) -> Callable[[dict[str, Any]], Coroutine[Any, Any, None]]:
+def _update_sink(
+    application: KhabarApplication,
+) -> Callable[[dict[str, Any]], Coroutine[Any, Any, None]]:
     async def put(data: dict[str, Any]) -> None:
         await application.update_queue.put(Update.de_json(data, application.bot))
 
     return put
 
 
-async def poll_updates(application: KhabarApplication, services: Services,
-                       stop: asyncio.Event) -> None:
+async def poll_updates(
+    application: KhabarApplication, services: Services, stop: asyncio.Event
+) -> None:
     """Long polling while this process holds the poller lease; the others stand by and take
     over within a lease when it dies."""
     updater = application.updater

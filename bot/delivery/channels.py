@@ -44,9 +44,12 @@ class ChannelPoster:
         self.stream = NewArticles(self.store.redis, self.store.keys)
 
     def start(self) -> None:
-        lease = Lease(self.store.redis, self.store.keys.channel_poster(), self.lease_seconds,
-                      grace=self.grace)
-        self._task = asyncio.get_running_loop().create_task(lease.lead(self._post_while, self._stop))
+        lease = Lease(
+            self.store.redis, self.store.keys.channel_poster(), self.lease_seconds, grace=self.grace
+        )
+        self._task = asyncio.get_running_loop().create_task(
+            lease.lead(self._post_while, self._stop)
+        )
 
     async def stop(self) -> None:
         self._stop.set()

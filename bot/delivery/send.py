@@ -41,9 +41,7 @@ from storage.subscribers import Subscribers
 log = logging.getLogger("khabar.delivery")
 # Workers send the stored Bot API payload with Bot.do_api_request (see Sender.send_message);
 # python-telegram-bot suggests its typed method for that, which costs twice the CPU.
-warnings.filterwarnings(
-    "ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning
-)
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
 
 MAX_TRIES = 5
 """Network errors in a row before a chat is given up."""

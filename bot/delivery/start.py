@@ -29,14 +29,23 @@ async def enqueue_if_free(outbox: Outbox, delivery_id: str) -> bool:
     return True
 
 
-async def start_breaking(outbox: Outbox, settings: Settings, article: Article,
-                         messages: list[dict[str, Any]], admin_chat: int | None
-                         ) -> Delivery | None:
+async def start_breaking(
+    outbox: Outbox,
+    settings: Settings,
+    article: Article,
+    messages: list[dict[str, Any]],
+    admin_chat: int | None,
+) -> Delivery | None:
     """A (stored) breaking article's card to every subscriber and every channel that does not
     have it yet; None when there is nobody to send it to."""
     delivery = await outbox.create(
-        Kind.BREAKING, messages, title=article.title, subscribers=True,
-        chats=settings.channel_ids, claim_for=article.id, article_id=article.id,
+        Kind.BREAKING,
+        messages,
+        title=article.title,
+        subscribers=True,
+        chats=settings.channel_ids,
+        claim_for=article.id,
+        article_id=article.id,
         admin_chat=admin_chat,
     )
     if delivery is not None:
@@ -44,15 +53,24 @@ async def start_breaking(outbox: Outbox, settings: Settings, article: Article,
     return delivery
 
 
-async def post_to_channels(outbox: Outbox, settings: Settings, article: Article,
-                           messages: list[dict[str, Any]], admin_chat: int | None = None
-                           ) -> Delivery | None:
+async def post_to_channels(
+    outbox: Outbox,
+    settings: Settings,
+    article: Article,
+    messages: list[dict[str, Any]],
+    admin_chat: int | None = None,
+) -> Delivery | None:
     """The article's card to each channel that does not have it yet; None when all do."""
     if not settings.channel_ids:
         return None
     delivery = await outbox.create(
-        Kind.POST, messages, title=article.title, chats=settings.channel_ids,
-        claim_for=article.id, article_id=article.id, admin_chat=admin_chat,
+        Kind.POST,
+        messages,
+        title=article.title,
+        chats=settings.channel_ids,
+        claim_for=article.id,
+        article_id=article.id,
+        admin_chat=admin_chat,
     )
     if delivery is not None:
         await enqueue_if_free(outbox, delivery.id)
@@ -62,8 +80,7 @@ async def post_to_channels(outbox: Outbox, settings: Settings, article: Article,
 RETRACT_WAIT = 20.0
 
 
-async def retract(outbox: Outbox, delivery: Delivery, admin_chat: int | None
-                  ) -> Delivery | None:
+async def retract(outbox: Outbox, delivery: Delivery, admin_chat: int | None) -> Delivery | None:
     """Stop the delivery and delete every message it sent (Telegram allows it for 48 h);
     None when it sent nothing. A running delivery is stopped first and given a moment to
     finish the cards on their way, so their messages are deleted too."""
@@ -75,7 +92,11 @@ async def retract(outbox: Outbox, delivery: Delivery, admin_chat: int | None
             break
         await asyncio.sleep(0.2)
     retraction = await outbox.create(
-        Kind.RETRACT, [], title=delivery.title, target=delivery.id, admin_chat=admin_chat,
+        Kind.RETRACT,
+        [],
+        title=delivery.title,
+        target=delivery.id,
+        admin_chat=admin_chat,
     )
     if retraction is not None:
         await enqueue_if_free(outbox, retraction.id)

@@ -117,23 +117,28 @@ class Deliverer:
         for task in (*self._tasks, *self._entry_tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, *self._entry_tasks, return_exceptions=True)
-        handed = [entry for held in self._held.values() for entry in held.values()
-                  if entry.entry_id not in self._started | self._decided]
+        handed = [
+            entry
+            for held in self._held.values()
+            for entry in held.values()
+            if entry.entry_id not in self._started | self._decided
+        ]
         try:
             await self.outbox.hand_back(handed)
             for consumer in self._held:
                 await self.outbox.leave(consumer)
         except Exception:
-            log.exception("could not hand back %d chats; another process claims them later",
-                          len(handed))
+            log.exception(
+                "could not hand back %d chats; another process claims them later", len(handed)
+            )
         if handed:
             log.info("handed back %d chats to the outbox", len(handed))
 
-    def _spawn(self, consumer: str, entry: Entry, marks: Marks, delivery: Delivery | None
-               ) -> None:
+    def _spawn(self, consumer: str, entry: Entry, marks: Marks, delivery: Delivery | None) -> None:
         self._held[consumer][entry.entry_id] = entry
         task = asyncio.get_running_loop().create_task(
-            self._run_entry(consumer, entry, marks, delivery))
+            self._run_entry(consumer, entry, marks, delivery)
+        )
         self._entry_tasks.add(task)
         task.add_done_callback(self._entry_tasks.discard)
 
@@ -157,13 +162,16 @@ class Deliverer:
                 log.exception("delivery worker %s: reading the outbox failed", consumer)
                 await asyncio.sleep(1.0)
 
-    async def _prepare(self, entries: Sequence[Entry]
-                       ) -> list[tuple[Entry, Marks, Delivery | None]]:
+    async def _prepare(
+        self, entries: Sequence[Entry]
+    ) -> list[tuple[Entry, Marks, Delivery | None]]:
         missing = sorted({e.delivery_id for e in entries} - self._deliveries.keys())
         self._deliveries |= await self.outbox.get_many(missing) if missing else {}
         marks = await self.outbox.marks(entries)
-        return [(entry, mark, self._deliveries.get(entry.delivery_id))
-                for entry, mark in zip(entries, marks, strict=True)]
+        return [
+            (entry, mark, self._deliveries.get(entry.delivery_id))
+            for entry, mark in zip(entries, marks, strict=True)
+        ]
 
     def _release(self, consumer: str, entry: Entry) -> None:
         """No longer this process's: finished, or left for another to claim."""
@@ -172,8 +180,9 @@ class Deliverer:
         self._decided.discard(entry.entry_id)
         self._room[consumer].set()
 
-    async def _run_entry(self, consumer: str, entry: Entry, marks: Marks,
-                         delivery: Delivery | None) -> None:
+    async def _run_entry(
+        self, consumer: str, entry: Entry, marks: Marks, delivery: Delivery | None
+    ) -> None:
         try:
             done = await self._deliver(entry, marks, delivery)
         except Stopping:
@@ -181,8 +190,12 @@ class Deliverer:
         except RedisError as error:
             # Not the chat's fault: leave the entry untouched, so it is claimed and resumed
             # after its last recorded message once Redis answers again.
-            log.warning("delivery %s to %s paused by Redis (%s); it will be resumed",
-                        entry.delivery_id, entry.chat, error)
+            log.warning(
+                "delivery %s to %s paused by Redis (%s); it will be resumed",
+                entry.delivery_id,
+                entry.chat,
+                error,
+            )
             self._release(consumer, entry)
             return
         except Exception as error:
@@ -191,13 +204,20 @@ class Deliverer:
         self._decided.add(entry.entry_id)
         try:
             await self._done.add(done)
-            if (delivery is not None and delivery.kind is Kind.POST and delivery.article_id
-                    and done.outcome in (Outcome.FAILED, Outcome.BLOCKED)):
+            if (
+                delivery is not None
+                and delivery.kind is Kind.POST
+                and delivery.article_id
+                and done.outcome in (Outcome.FAILED, Outcome.BLOCKED)
+            ):
                 # Not posted after all: /post may try again once the channel is fixed.
                 await self.outbox.unclaim_post(entry.chat, delivery.article_id)
         except Exception:
-            log.exception("could not record delivery %s to %s; it will be claimed again",
-                          entry.delivery_id, entry.chat)
+            log.exception(
+                "could not record delivery %s to %s; it will be claimed again",
+                entry.delivery_id,
+                entry.chat,
+            )
         self._release(consumer, entry)
 
     async def _finish(self, done: list[Done]) -> None:
@@ -258,8 +278,9 @@ class Deliverer:
             if status is None or status is Status.DONE:
                 del self._deliveries[delivery_id]
             elif status is not cached.status:
-                self._deliveries[delivery_id] = (await self.outbox.get_many([delivery_id])
-                                                 ).get(delivery_id, cached)
+                self._deliveries[delivery_id] = (await self.outbox.get_many([delivery_id])).get(
+                    delivery_id, cached
+                )
 
     async def _claim_abandoned(self) -> None:
         consumer = f"{self.name}:0"
@@ -278,8 +299,7 @@ class Deliverer:
         delivery = self._deliveries.get(delivery_id)
         return delivery is None or delivery.status is Status.CANCELLED
 
-    def _slot(self, entry: Entry, part: int, delivery: Delivery, cancellable: bool = True
-              ) -> Slot:
+    def _slot(self, entry: Entry, part: int, delivery: Delivery, cancellable: bool = True) -> Slot:
         """A send slot for one message of the entry's card: a card not begun is not begun
         when the process stops or the delivery was cancelled, even after waiting its turn."""
         first = part == 0

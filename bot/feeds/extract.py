@@ -34,8 +34,28 @@ _LINK = re.compile(r"^https?://[^\s<>\"]+$")
 _ASCII_SPACE = re.compile(r"[ \t\r\f\v]+")
 _CODE = re.compile(r"کد\s*(?:مطلب|خبر)\s*[:：]?\s*([0-9۰-۹٠-٩]{1,20})")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
-_BLOCKS = frozenset({"p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
-                     "blockquote", "section", "article", "tr", "table", "pre", "figure"})
+_BLOCKS = frozenset(
+    {
+        "p",
+        "div",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "section",
+        "article",
+        "tr",
+        "table",
+        "pre",
+        "figure",
+    }
+)
 # trafilatura drops every non-printing character, the half-space (ZWNJ) too, which Persian
 # needs inside words; a printing stand-in no Persian text uses carries it through.
 _ZWNJ_STAND_IN = "\u2058"
@@ -60,10 +80,9 @@ _NASTOOH_LEAD = f"//*[{_has_class('introtext')}]"
 _NASTOOH_BODY = f"//*[{_has_class('item-body')}]//*[{_has_class('item-text')}]"
 _NASTOOH_TAGS = f"//*[{_has_class('tags')}]//a"
 _NASTOOH_CODE = f"//*[{_has_class('item-code')}]"
-_NASTOOH_SHORT_LINK = (f"//*[{_has_class('short-link')}]//input/@value"
-                       f" | //*[{_has_class('short-link')}]//a/@href")
-
-
+_NASTOOH_SHORT_LINK = (
+    f"//*[{_has_class('short-link')}]//input/@value | //*[{_has_class('short-link')}]//a/@href"
+)
 
 
 @dataclass
@@ -78,8 +97,6 @@ class Page:
     code: str | None = None
     short_link: str | None = None
     published: date | None = None
-
-
 
 
 def html_lines(html: str) -> list[str]:
@@ -102,8 +119,9 @@ def _element_lines(element: Any) -> list[str]:
         elif child.tag in _BLOCKS and child is not element:
             child.text = "\n" + (child.text or "")
             child.tail = "\n" + (child.tail or "")
-    lines = (_ASCII_SPACE.sub(" ", line).strip(" \n") for line in
-             element.text_content().split("\n"))
+    lines = (
+        _ASCII_SPACE.sub(" ", line).strip(" \n") for line in element.text_content().split("\n")
+    )
     return [line for line in lines if line.strip()]
 
 
@@ -128,8 +146,10 @@ def _html_tree(body: bytes, charset: str | None) -> Any:
 
 def _page_code(tree: Any) -> str | None:
     """The source's article code, «کد خبر / کد مطلب»: Nastooh's own box, else anywhere."""
-    for text in (" ".join(box.text_content() for box in tree.xpath(_NASTOOH_CODE)),
-                 tree.text_content()):
+    for text in (
+        " ".join(box.text_content() for box in tree.xpath(_NASTOOH_CODE)),
+        tree.text_content(),
+    ):
         if match := _CODE.search(text):
             return to_ascii_digits(match.group(1))
     return None
@@ -148,8 +168,11 @@ def nastooh_page(tree: Any) -> Page | None:
             paragraphs += _element_lines(block)
     titles = [" ".join(_element_lines(h1)) for h1 in tree.xpath(_NASTOOH_TITLE)]
     leads = [" ".join(_element_lines(lead)) for lead in tree.xpath(_NASTOOH_LEAD)]
-    links = [link for value in tree.xpath(_NASTOOH_SHORT_LINK)
-             if (link := clean_link(value)) and urlsplit(link).path.strip("/")]
+    links = [
+        link
+        for value in tree.xpath(_NASTOOH_SHORT_LINK)
+        if (link := clean_link(value)) and urlsplit(link).path.strip("/")
+    ]
     return Page(
         title=next((t for t in titles if t), None),
         lead=next((lead for lead in leads if lead), None),
@@ -169,24 +192,36 @@ def generic_page(tree: Any, url: str) -> Page | None:
             if element.tail and ZWNJ in element.tail:
                 element.tail = element.tail.replace(ZWNJ, _ZWNJ_STAND_IN)
     document = trafilatura.bare_extraction(
-        tree, url=url, with_metadata=True, include_comments=False, include_tables=False,
-        include_images=False, deduplicate=False,
+        tree,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=False,
+        include_images=False,
+        deduplicate=False,
     )
 
     def restored(text: object) -> str:
         return str(text or "").replace(_ZWNJ_STAND_IN, ZWNJ)
 
-    lines = [line for line in restored(getattr(document, "text", "")).split("\n")
-             if line.strip()]
+    lines = [line for line in restored(getattr(document, "text", "")).split("\n") if line.strip()]
     if not lines:
         return None
-    tags = [tag.strip() for value in getattr(document, "tags", None) or []
-            for tag in re.split("[،,]", restored(value))]
+    tags = [
+        tag.strip()
+        for value in getattr(document, "tags", None) or []
+        for tag in re.split("[،,]", restored(value))
+    ]
     published = None
     with contextlib.suppress(TypeError, ValueError):
         published = date.fromisoformat(str(getattr(document, "date", "")))
-    return Page(title=restored(getattr(document, "title", "")) or None, paragraphs=lines,
-                tags=tags, code=_page_code(tree), published=published)
+    return Page(
+        title=restored(getattr(document, "title", "")) or None,
+        paragraphs=lines,
+        tags=tags,
+        code=_page_code(tree),
+        published=published,
+    )
 
 
 def read_page(response: Response) -> Page | None:
@@ -231,16 +266,21 @@ def page_article(page: Page, item: Item, source: str | None) -> Article:
     lines = [page.title or item.title, page.lead or "", *page.paragraphs]
     if page.short_link:
         lines.append(f"لینک کوتاه : {page.short_link}")
-    parsed = parse_text("\n".join(line for line in lines if line.strip()),
-                        name=redact(item.link or item.key), source=source)
-    return Article.trusted({
-        **parsed.model_dump(),
-        "id": _article_id(item, page.code),
-        "source": source,
-        "url": item.link or parsed.url,
-        "published": item.published or parsed.published or page.published,
-        "tags": _tags(page.tags or item.tags),
-    })
+    parsed = parse_text(
+        "\n".join(line for line in lines if line.strip()),
+        name=redact(item.link or item.key),
+        source=source,
+    )
+    return Article.trusted(
+        {
+            **parsed.model_dump(),
+            "id": _article_id(item, page.code),
+            "source": source,
+            "url": item.link or parsed.url,
+            "published": item.published or parsed.published or page.published,
+            "tags": _tags(page.tags or item.tags),
+        }
+    )
 
 
 def item_article(item: Item, source: str | None) -> Article:
@@ -248,15 +288,15 @@ def item_article(item: Item, source: str | None) -> Article:
     lines = list(item.summary)
     if lines and search_key(lines[0]) == search_key(item.title):
         lines = lines[1:]  # many feeds repeat the title as the summary
-    return Article.model_validate({
-        "id": _article_id(item, None),
-        "source": source,
-        "title": item.title,
-        "lead": lines[0] if lines else None,
-        "paragraphs": lines[1:],
-        "published": item.published,
-        "url": item.link,
-        "tags": _tags(item.tags),
-    })
-
-
+    return Article.model_validate(
+        {
+            "id": _article_id(item, None),
+            "source": source,
+            "title": item.title,
+            "lead": lines[0] if lines else None,
+            "paragraphs": lines[1:],
+            "published": item.published,
+            "url": item.link,
+            "tags": _tags(item.tags),
+        }
+    )

@@ -25,8 +25,10 @@ from aiohttp.resolver import ThreadedResolver
 
 MAX_REDIRECTS = 5
 USER_AGENT = "khabar-feed-poller/0.1"
-FEED_ACCEPT = ("application/rss+xml, application/atom+xml;q=0.9, application/xml;q=0.8, "
-               "text/xml;q=0.8, */*;q=0.1")
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml;q=0.9, application/xml;q=0.8, "
+    "text/xml;q=0.8, */*;q=0.1"
+)
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
@@ -49,8 +51,6 @@ class Response:
     charset: str | None
     etag: str | None
     last_modified: str | None
-
-
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
@@ -77,8 +77,9 @@ class PublicResolver(AbstractResolver):
     def __init__(self) -> None:
         self._inner = ThreadedResolver()
 
-    async def resolve(self, host: str, port: int = 0,
-                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         found = [a for a in await self._inner.resolve(host, port, family) if _public(a["host"])]
         if not found:
             raise OSError(f"{host} has no public address")
@@ -88,8 +89,9 @@ class PublicResolver(AbstractResolver):
         await self._inner.close()
 
 
-async def _public_hop(session: aiohttp.ClientSession, context: Any,
-                      params: aiohttp.TraceRequestStartParams) -> None:
+async def _public_hop(
+    session: aiohttp.ClientSession, context: Any, params: aiohttp.TraceRequestStartParams
+) -> None:
     # Every request, redirects included; host names are checked by PublicResolver, addresses
     # written in the URL (which are not resolved) here.
     host = params.url.host or ""
@@ -104,24 +106,36 @@ def feed_session(allow_private: bool) -> aiohttp.ClientSession:
         return aiohttp.ClientSession()
     trace = aiohttp.TraceConfig()
     trace.on_request_start.append(_public_hop)
-    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(resolver=PublicResolver()),
-                                 trace_configs=[trace])
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(resolver=PublicResolver()), trace_configs=[trace]
+    )
 
 
 async def fetch(
-    session: aiohttp.ClientSession, url: str, *, accept: str, timeout: float, max_bytes: int,
-    headers: Mapping[str, str] | None = None, html_only: bool = False,
+    session: aiohttp.ClientSession,
+    url: str,
+    *,
+    accept: str,
+    timeout: float,
+    max_bytes: int,
+    headers: Mapping[str, str] | None = None,
+    html_only: bool = False,
 ) -> Response:
     """GET with a timeout over the whole exchange, a size cap (the body is read no further)
     and at most MAX_REDIRECTS redirects. A 304 comes back with an empty body; any other
     answer but a 2xx raises FetchError, and so does a non-HTML page when `html_only`."""
     request = {"Accept": accept, "User-Agent": USER_AGENT, **(headers or {})}
     try:
-        async with asyncio.timeout(timeout), session.get(
-            # aiohttp counts the answer that would need one redirect too many as the limit.
-            url, headers=request, max_redirects=MAX_REDIRECTS + 1,
-            timeout=aiohttp.ClientTimeout(total=timeout),
-        ) as response:
+        async with (
+            asyncio.timeout(timeout),
+            session.get(
+                # aiohttp counts the answer that would need one redirect too many as the limit.
+                url,
+                headers=request,
+                max_redirects=MAX_REDIRECTS + 1,
+                timeout=aiohttp.ClientTimeout(total=timeout),
+            ) as response,
+        ):
             if response.status != 304 and not 200 <= response.status < 300:
                 retry = _retry_after(response.headers) if response.status in (429, 503) else None
                 raise FetchError(f"HTTP {response.status}", retry)
@@ -135,8 +149,11 @@ async def fetch(
                 if len(body) > max_bytes:
                     raise FetchError(f"larger than {max_bytes} bytes")
             return Response(
-                status=response.status, url=str(response.url), body=bytes(body),
-                content_type=response.content_type, charset=response.charset,
+                status=response.status,
+                url=str(response.url),
+                body=bytes(body),
+                content_type=response.content_type,
+                charset=response.charset,
                 etag=response.headers.get("ETag"),
                 last_modified=response.headers.get("Last-Modified"),
             )
@@ -151,5 +168,3 @@ async def fetch(
         raise FetchError(f"{type(error).__name__}: HTTP {error.status} {error.message}") from None
     except aiohttp.ClientError as error:
         raise FetchError(f"{type(error).__name__}: {error}") from None
-
-

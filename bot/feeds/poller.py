@@ -19,7 +19,6 @@ exponentially; feeds are polled concurrently, each with its own error handling, 
 feed never holds up the others.
 """
 
-
 from __future__ import annotations
 
 import asyncio
@@ -64,11 +63,19 @@ MAX_ITEMS = 100
 archive is not news, and would mean hundreds of page fetches. The older rest is marked seen."""
 PAGE_CONCURRENCY = 4
 """Article pages fetched at once by one poller, for all feeds: polite to the sites."""
-COUNTS = ("feeds", "ok", "not_modified", "errors", "items", "stored", "updated", "unchanged",
-          "skipped")
+COUNTS = (
+    "feeds",
+    "ok",
+    "not_modified",
+    "errors",
+    "items",
+    "stored",
+    "updated",
+    "unchanged",
+    "skipped",
+)
 """What poll_once reports: feeds polled and how each poll ended (ok, not_modified, errors);
 new items, and what became of them (stored, updated, unchanged articles; skipped items)."""
-
 
 
 def _published_order(article: Article) -> float:
@@ -108,7 +115,8 @@ class FeedPoller:
     _stop: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
     _pages: asyncio.Semaphore = field(
-        default_factory=lambda: asyncio.Semaphore(PAGE_CONCURRENCY), init=False)
+        default_factory=lambda: asyncio.Semaphore(PAGE_CONCURRENCY), init=False
+    )
     _next_due: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
@@ -147,9 +155,11 @@ class FeedPoller:
             session = self.session
             if session is None:
                 session = await stack.enter_async_context(
-                    feed_session(self.settings.feed_allow_private))
-            lease = Lease(self.store.redis, self.keys.feed_poller(), self.lease_seconds,
-                          grace=self.grace)
+                    feed_session(self.settings.feed_allow_private)
+                )
+            lease = Lease(
+                self.store.redis, self.keys.feed_poller(), self.lease_seconds, grace=self.grace
+            )
             start_up = True
 
             async def poll_while_leading(lost: asyncio.Event) -> None:
@@ -166,8 +176,10 @@ class FeedPoller:
                     if not poll.done():
                         poll.cancel()
                         await asyncio.gather(poll, return_exceptions=True)
-                        log.warning("lost the feed poller lease during a poll; "
-                                    "another process polls from now on")
+                        log.warning(
+                            "lost the feed poller lease during a poll; "
+                            "another process polls from now on"
+                        )
                         return
                     poll.result()
                     start_up = False
@@ -191,8 +203,9 @@ class FeedPoller:
         self._next_due = min(next_polls, default=now + self.settings.feed_interval)
         return {name: counts[name] for name in COUNTS}
 
-    async def _poll_feed(self, session: aiohttp.ClientSession, state: FeedState
-                         ) -> tuple[Counter[str], float]:
+    async def _poll_feed(
+        self, session: aiohttp.ClientSession, state: FeedState
+    ) -> tuple[Counter[str], float]:
         """One feed, whatever happens to it; what it did and when it is polled next."""
         try:
             return await self._fetch_and_store(session, state)
@@ -207,89 +220,151 @@ class FeedPoller:
             if retry_after is not None:
                 delay = max(delay, min(retry_after, MAX_DELAY))
             next_poll = self.clock() + delay
-            log.warning("feed %s: %s; %d failed poll(s) in a row, next try in %s",
-                        redact(state.url), reason, failures, _duration(delay))
+            log.warning(
+                "feed %s: %s; %d failed poll(s) in a row, next try in %s",
+                redact(state.url),
+                reason,
+                failures,
+                _duration(delay),
+            )
             metrics.FEED_POLLS.labels("error").inc()
             try:
-                await self.state.failed(state.url, failures=failures, next_poll=next_poll,
-                                        error=reason, now=self.clock())
+                await self.state.failed(
+                    state.url,
+                    failures=failures,
+                    next_poll=next_poll,
+                    error=reason,
+                    now=self.clock(),
+                )
             except Exception:
                 log.exception("feed %s: could not record the failure", redact(state.url))
             return Counter(errors=1), next_poll
 
-    async def _fetch_and_store(self, session: aiohttp.ClientSession, state: FeedState
-                               ) -> tuple[Counter[str], float]:
-        conditional = {name: value for name, value in (
-            ("If-None-Match", state.etag), ("If-Modified-Since", state.last_modified)) if value}
-        response = await fetch(session, state.url, accept=FEED_ACCEPT, headers=conditional,
-                               timeout=self.settings.feed_timeout,
-                               max_bytes=self.settings.feed_max_bytes)
+    async def _fetch_and_store(
+        self, session: aiohttp.ClientSession, state: FeedState
+    ) -> tuple[Counter[str], float]:
+        conditional = {
+            name: value
+            for name, value in (
+                ("If-None-Match", state.etag),
+                ("If-Modified-Since", state.last_modified),
+            )
+            if value
+        }
+        response = await fetch(
+            session,
+            state.url,
+            accept=FEED_ACCEPT,
+            headers=conditional,
+            timeout=self.settings.feed_timeout,
+            max_bytes=self.settings.feed_max_bytes,
+        )
         if response.status == 304:
             next_poll = self.clock() + (state.period or self.settings.feed_interval)
-            await self.state.not_modified(state.url, etag=response.etag,
-                                          last_modified=response.last_modified,
-                                          next_poll=next_poll, now=self.clock())
+            await self.state.not_modified(
+                state.url,
+                etag=response.etag,
+                last_modified=response.last_modified,
+                next_poll=next_poll,
+                now=self.clock(),
+            )
             metrics.FEED_POLLS.labels("not_modified").inc()
             return Counter(not_modified=1), next_poll
 
         parsed = await asyncio.to_thread(parse_feed, response)
         period = poll_period(self.settings.feed_interval, parsed.get("feed", {}).get("ttl"))
         items = feed_items(parsed)
-        fresh = [item for item, new in zip(
-            items, await self.state.unseen(state.url, [i.key for i in items]), strict=True)
-            if new]
+        fresh = [
+            item
+            for item, new in zip(
+                items, await self.state.unseen(state.url, [i.key for i in items]), strict=True
+            )
+            if new
+        ]
         if len(fresh) > MAX_ITEMS:
-            log.info("feed %s: %d new items; taking the newest %d, the rest is marked seen",
-                     redact(state.url), len(fresh), MAX_ITEMS)
-            fresh = sorted(fresh, key=lambda i: i.published or datetime.min.replace(tzinfo=UTC),
-                           reverse=True)[:MAX_ITEMS]
+            log.info(
+                "feed %s: %d new items; taking the newest %d, the rest is marked seen",
+                redact(state.url),
+                len(fresh),
+                MAX_ITEMS,
+            )
+            fresh = sorted(
+                fresh, key=lambda i: i.published or datetime.min.replace(tzinfo=UTC), reverse=True
+            )[:MAX_ITEMS]
         source = feed_source(state.url)
-        built = await asyncio.gather(*(self._article(session, state.url, item, source)
-                                       for item in fresh))
+        built = await asyncio.gather(
+            *(self._article(session, state.url, item, source) for item in fresh)
+        )
         # Oldest first, so the channels get them in the order they happened.
         articles = sorted((a for a in built if a is not None), key=_published_order)
         saved = await self.store.save_many(articles, announce=True) if articles else []
         next_poll = self.clock() + period
-        await self.state.polled(state.url, etag=response.etag,
-                                last_modified=response.last_modified, next_poll=next_poll,
-                                period=period, seen=[i.key for i in items], now=self.clock())
+        await self.state.polled(
+            state.url,
+            etag=response.etag,
+            last_modified=response.last_modified,
+            next_poll=next_poll,
+            period=period,
+            seen=[i.key for i in items],
+            now=self.clock(),
+        )
         outcome = Counter(ok=1, items=len(fresh), skipped=len(fresh) - len(articles))
         outcome.update(result.value for result in saved)
         metrics.FEED_POLLS.labels("ok").inc()
         metrics.FEED_ARTICLES.inc(sum(1 for r in saved if r is not Saved.UNCHANGED))
         if fresh:
-            log.info("feed %s: %d new item(s), %d new article(s) stored", redact(state.url),
-                     len(fresh), outcome["stored"])
+            log.info(
+                "feed %s: %d new item(s), %d new article(s) stored",
+                redact(state.url),
+                len(fresh),
+                outcome["stored"],
+            )
         return outcome, next_poll
 
-    async def _article(self, session: aiohttp.ClientSession, feed: str, item: Item,
-                       source: str | None) -> Article | None:
+    async def _article(
+        self, session: aiohttp.ClientSession, feed: str, item: Item, source: str | None
+    ) -> Article | None:
         """The item's article, from its page when that works, else from the item; None (and
         logged) when neither is a valid article."""
         if item.link:
             try:
                 async with self._pages:
-                    response = await fetch(session, item.link, accept=PAGE_ACCEPT,
-                                           timeout=self.settings.feed_timeout,
-                                           max_bytes=self.settings.feed_max_bytes,
-                                           html_only=True)
+                    response = await fetch(
+                        session,
+                        item.link,
+                        accept=PAGE_ACCEPT,
+                        timeout=self.settings.feed_timeout,
+                        max_bytes=self.settings.feed_max_bytes,
+                        html_only=True,
+                    )
                 page = await asyncio.to_thread(read_page, response)
                 if page is None:
                     raise FetchError("no article text found in it")
                 return await asyncio.to_thread(page_article, page, item, source)
             except (FetchError, ParseError, ValidationError) as error:
-                why = (describe_validation_error(error) if isinstance(error, ValidationError)
-                       else getattr(error, "problem", None) or str(error))
-                log.info("page %s: %s; the feed item's own text makes the article",
-                         redact(item.link), why)
+                why = (
+                    describe_validation_error(error)
+                    if isinstance(error, ValidationError)
+                    else getattr(error, "problem", None) or str(error)
+                )
+                log.info(
+                    "page %s: %s; the feed item's own text makes the article",
+                    redact(item.link),
+                    why,
+                )
             except Exception:
-                log.exception("page %s: could not be read; the feed item's own text makes "
-                              "the article", redact(item.link))
+                log.exception(
+                    "page %s: could not be read; the feed item's own text makes the article",
+                    redact(item.link),
+                )
         try:
             return item_article(item, source)
         except ValidationError as error:
             # Marked seen all the same: the same item would fail the same way at every poll.
-            log.warning("feed %s: item %s skipped: %s", redact(feed), redact(item.key),
-                        describe_validation_error(error))
+            log.warning(
+                "feed %s: item %s skipped: %s",
+                redact(feed),
+                redact(item.key),
+                describe_validation_error(error),
+            )
             return None
-

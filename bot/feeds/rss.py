@@ -39,17 +39,19 @@ class Item:
     tags: list[str]
 
 
-
-
 def parse_feed(response: Response) -> Any:
     """feedparser's result; FetchError when the bytes are no RSS or Atom feed."""
     # A file-like object: given bytes or a str, feedparser may read a local file of that name
     # or fetch a URL.
-    parsed = feedparser.parse(io.BytesIO(response.body), response_headers={
-        "content-type": f"{response.content_type}; charset={response.charset}"
-        if response.charset else response.content_type,
-        "content-location": response.url,
-    })
+    parsed = feedparser.parse(
+        io.BytesIO(response.body),
+        response_headers={
+            "content-type": f"{response.content_type}; charset={response.charset}"
+            if response.charset
+            else response.content_type,
+            "content-location": response.url,
+        },
+    )
     if not parsed.get("version") and not parsed.get("entries"):
         problem = parsed.get("bozo_exception")
         raise FetchError("not an RSS or Atom feed" + (f" ({problem})" if problem else ""))
@@ -92,8 +94,11 @@ def _text(detail: Any, value: object) -> str:
 
 def _entry_link(entry: Any) -> str | None:
     links = [entry.get("link")]
-    links += [link.get("href") for link in entry.get("links", [])
-              if link.get("rel", "alternate") == "alternate"]
+    links += [
+        link.get("href")
+        for link in entry.get("links", [])
+        if link.get("rel", "alternate") == "alternate"
+    ]
     return next((clean for value in links if (clean := clean_link(value))), None)
 
 
@@ -123,8 +128,12 @@ def feed_items(parsed: Any) -> list[Item]:
         if not key or key in items:
             continue
         tags = [tag.get("term") or tag.get("label") or "" for tag in entry.get("tags", [])]
-        items[key] = Item(key=key, link=link, title=title, summary=summary,
-                          published=_entry_date(entry), tags=[t for t in tags if t])
+        items[key] = Item(
+            key=key,
+            link=link,
+            title=title,
+            summary=summary,
+            published=_entry_date(entry),
+            tags=[t for t in tags if t],
+        )
     return list(items.values())
-
-

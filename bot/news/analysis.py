@@ -134,8 +134,11 @@ def _compounds() -> dict[tuple[str, str], str]:
         for spelling in spellings:
             parts = [search_key(part) for part in spelling.split(ZWNJ)]
             if len(parts) == 2 and all(
-                len(part) >= _MIN_STEM and part in known and part not in stop
-                and part not in _SUFFIXES for part in parts
+                len(part) >= _MIN_STEM
+                and part in known
+                and part not in stop
+                and part not in _SUFFIXES
+                for part in parts
             ):
                 pairs[(parts[0], stem(parts[1]))] = stem("".join(parts))
     return pairs

@@ -94,9 +94,7 @@ class Article(_Model):
     tags: list[str] = Field(default_factory=list)
     breaking: bool = False
 
-    _normalize = field_validator("title", "lead", "hijri_date", mode="before")(
-        _normalized
-    )
+    _normalize = field_validator("title", "lead", "hijri_date", mode="before")(_normalized)
 
     @field_validator("paragraphs", "tags", mode="before")
     @classmethod

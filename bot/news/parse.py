@@ -120,7 +120,9 @@ _HIJRI = re.compile(
 )
 _CODE = re.compile(r"^کد\s*(?:مطلب|خبر)\s*:\s*(?P<id>\S+)$")
 _SHORT_LINK = re.compile(r"^لینک\s*کوتاه\s*:\s*(?P<link>\S+)$")
-_URL_LINE = re.compile(r"^(?:(?:لینک|نشانی|آدرس)(?:\s*(?:خبر|مطلب))?\s*:\s*)?(?P<url>https?://\S+)$")
+_URL_LINE = re.compile(
+    r"^(?:(?:لینک|نشانی|آدرس)(?:\s*(?:خبر|مطلب))?\s*:\s*)?(?P<url>https?://\S+)$"
+)
 
 _LABEL_MAX_WORDS = 10
 _LABEL_MAX_CHARS = 90
@@ -194,11 +196,14 @@ def parse_breaking(text: str | bytes, now: datetime, *, name: str = "<breaking>"
     if article is None:
         if not _mostly_persian(lines):
             raise ParseError(name, "not Persian text")
-        article = Article.trusted({
-            "id": stable_id("breaking", now.isoformat(timespec="minutes"), *lines),
-            "title": lines[0][:MAX_TITLE_CHARS], "lead": lines[1] if len(lines) > 1 else None,
-            "paragraphs": lines[2:],
-        })
+        article = Article.trusted(
+            {
+                "id": stable_id("breaking", now.isoformat(timespec="minutes"), *lines),
+                "title": lines[0][:MAX_TITLE_CHARS],
+                "lead": lines[1] if len(lines) > 1 else None,
+                "paragraphs": lines[2:],
+            }
+        )
     return article.model_copy(update={"breaking": True, "published": article.published or now})
 
 
@@ -337,7 +342,10 @@ def _take_jalali(bare: str, meta: _Meta, name: str) -> bool:
         if day and weekday and jalali.weekday_number(weekday) != jalali.jalali_weekday(day):
             log.warning(
                 "%s: the Jalali line says %s but %s is a %s",
-                name, weekday, bare, jalali.WEEKDAYS[jalali.jalali_weekday(day)],
+                name,
+                weekday,
+                bare,
+                jalali.WEEKDAYS[jalali.jalali_weekday(day)],
             )
         if day and meta.jalali and day != meta.jalali:
             log.warning("%s: two Jalali dates disagree (%s); using the first", name, bare)
@@ -388,7 +396,9 @@ def _published(meta: _Meta, name: str) -> date | datetime | None:
     if meta.gregorian and meta.jalali and meta.gregorian != meta.jalali:
         log.warning(
             "%s: the Jalali line is %s but the Gregorian line says %s; using the Gregorian line",
-            name, meta.jalali, meta.gregorian,
+            name,
+            meta.jalali,
+            meta.gregorian,
         )
     if day is None:
         if meta.hijri:

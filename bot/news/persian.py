@@ -67,8 +67,8 @@ def _letter_table() -> dict[int, str | None]:
             char = chr(code)
             folded = unicodedata.normalize("NFKC", char)
             if folded != char:
-                table[code] = folded.translate(table) if len(folded) > 1 else table.get(
-                    ord(folded), folded
+                table[code] = (
+                    folded.translate(table) if len(folded) > 1 else table.get(ord(folded), folded)
                 )
     return table
 
@@ -168,8 +168,10 @@ def _fix_half_spaces(text: str) -> str:
     def keep(match: re.Match[str]) -> str:
         start, end = match.span()
         between_letters = (
-            start > 0 and end < len(text)
-            and text[start - 1] in _LETTER_SET and text[end] in _LETTER_SET
+            start > 0
+            and end < len(text)
+            and text[start - 1] in _LETTER_SET
+            and text[end] in _LETTER_SET
         )
         return ZWNJ if between_letters else ""
 
@@ -350,8 +352,7 @@ def _noun_reading(word: str) -> bool:
     """Also a noun with a suffix (میدانی = میدان + ی, not می‌دانی): then it is ambiguous."""
     lex = lexicon()
     return any(
-        word.endswith(suffix) and lex.has_tag(word[: -len(suffix)], "N")
-        for suffix in _NOUN_ENDINGS
+        word.endswith(suffix) and lex.has_tag(word[: -len(suffix)], "N") for suffix in _NOUN_ENDINGS
     )
 
 

@@ -51,16 +51,23 @@ def authorize(request: web.Request) -> None:
     scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
     if scheme.lower() != "bearer" or not given.strip():
         log.info("refused %s %s: no bearer token", request.method, request.path)
-        raise ApiError(401, "authorization required: send Authorization: Bearer <token>",
-                       headers={"WWW-Authenticate": 'Bearer realm="khabar"'})
+        raise ApiError(
+            401,
+            "authorization required: send Authorization: Bearer <token>",
+            headers={"WWW-Authenticate": 'Bearer realm="khabar"'},
+        )
     # Compared as bytes: compare_digest refuses non-ASCII str, and the time it takes must not
     # depend on how much of the token was right.
     # A header with bytes that are not UTF-8 arrives with surrogates: still just a wrong token.
-    if not hmac.compare_digest(given.strip().encode("utf-8", "surrogateescape"),
-                               token.get_secret_value().encode()):
+    if not hmac.compare_digest(
+        given.strip().encode("utf-8", "surrogateescape"), token.get_secret_value().encode()
+    ):
         log.info("refused %s %s: wrong bearer token", request.method, request.path)
-        raise ApiError(401, "wrong token", headers={
-            "WWW-Authenticate": 'Bearer realm="khabar", error="invalid_token"'})
+        raise ApiError(
+            401,
+            "wrong token",
+            headers={"WWW-Authenticate": 'Bearer realm="khabar", error="invalid_token"'},
+        )
 
 
 BodyKind = Literal["json", "text"]
@@ -73,16 +80,22 @@ def body_kind(request: web.Request) -> BodyKind:
         return "json"
     if kind == "text/plain":
         return "text"
-    raise ApiError(415, f"unsupported content type {kind[:100]!r}: send application/json "
-                        "or text/plain (a raw article page)")
+    raise ApiError(
+        415,
+        f"unsupported content type {kind[:100]!r}: send application/json "
+        "or text/plain (a raw article page)",
+    )
 
 
 def validation_errors(index: int, error: ValidationError) -> list[dict[str, Any]]:
     """Each problem of one item: its place in the body, the field (dotted path), what is
     wrong. The input is not echoed back."""
     return [
-        {"index": index, "field": ".".join(str(part) for part in item["loc"]) or None,
-         "message": item["msg"].removeprefix("Value error, ")}
+        {
+            "index": index,
+            "field": ".".join(str(part) for part in item["loc"]) or None,
+            "message": item["msg"].removeprefix("Value error, "),
+        }
         for item in error.errors(include_url=False, include_input=False)
     ]
 
@@ -101,13 +114,17 @@ def articles_in(kind: BodyKind, body: bytes) -> list[Article]:
         try:
             return [parse_bytes(body, name="body")]
         except ParseError as error:
-            raise invalid(f"not an article: {error.problem}",
-                          [{"index": 0, "field": None, "message": error.problem}]) from None
+            raise invalid(
+                f"not an article: {error.problem}",
+                [{"index": 0, "field": None, "message": error.problem}],
+            ) from None
     data = decode_json(body)
     records = data if isinstance(data, list) else [data]
     if not isinstance(data, list | dict):
-        raise invalid("expected an Article (a JSON object) or a list of them",
-                      [{"index": 0, "field": None, "message": "not a JSON object"}])
+        raise invalid(
+            "expected an Article (a JSON object) or a list of them",
+            [{"index": 0, "field": None, "message": "not a JSON object"}],
+        )
     if not records:
         raise invalid("an empty list: no articles to store", [])
     articles: list[Article] = []
@@ -120,8 +137,11 @@ def articles_in(kind: BodyKind, body: bytes) -> list[Article]:
             bad += 1
             errors += validation_errors(index, error)
     if errors:
-        raise invalid(f"nothing was stored: {bad} of {len(records)} "
-                      f"article{'s' if len(records) > 1 else ''} not valid", errors)
+        raise invalid(
+            f"nothing was stored: {bad} of {len(records)} "
+            f"article{'s' if len(records) > 1 else ''} not valid",
+            errors,
+        )
     return articles
 
 
@@ -142,20 +162,29 @@ async def post_articles(request: web.Request) -> web.StreamResponse:
     ids = list(dict.fromkeys(article.id for article in fresh))
     codes = dict(zip(ids, await store.links.codes(ids), strict=True))
     answer = [
-        {"id": article.id, "code": None, "short_url": None, "status": "expired"} if old
+        {"id": article.id, "code": None, "short_url": None, "status": "expired"}
+        if old
         else _stored(store.links.url, article.id, codes.get(article.id), next(outcomes))
         for article, old in zip(articles, expired, strict=True)
     ]
     statuses = [item["status"] for item in answer]
-    log.info("HTTP API: %d article(s): %s", len(answer),
-             ", ".join(f"{statuses.count(s)} {s}" for s in dict.fromkeys(statuses)))
+    log.info(
+        "HTTP API: %d article(s): %s",
+        len(answer),
+        ", ".join(f"{statuses.count(s)} {s}" for s in dict.fromkeys(statuses)),
+    )
     return json_answer({"articles": answer}, 201)
 
 
-def _stored(url: Callable[[str], str], article_id: str, code: str | None, saved: Saved
-            ) -> dict[str, Any]:
-    return {"id": article_id, "code": code, "short_url": url(code) if code else None,
-            "status": saved.value}
+def _stored(
+    url: Callable[[str], str], article_id: str, code: str | None, saved: Saved
+) -> dict[str, Any]:
+    return {
+        "id": article_id,
+        "code": code,
+        "short_url": url(code) if code else None,
+        "status": saved.value,
+    }
 
 
 async def post_breaking(request: web.Request) -> web.StreamResponse:
@@ -174,20 +203,35 @@ async def post_breaking(request: web.Request) -> web.StreamResponse:
         # The same item again (a client retrying after a timeout, most often): sending it
         # twice to every subscriber is worse than asking the sender to change it. An item
         # stored by a request that failed before its delivery was made is sent now.
-        raise ApiError(409, f"this breaking item was sent already (delivery {sent}); "
-                            "nothing was sent again: change it to send it anew",
-                       article=stored, delivery=sent)
-    delivery = await start_breaking(ctx.services.outbox, ctx.settings, article,
-                                    await ctx.card(article), None)
+        raise ApiError(
+            409,
+            f"this breaking item was sent already (delivery {sent}); "
+            "nothing was sent again: change it to send it anew",
+            article=stored,
+            delivery=sent,
+        )
+    delivery = await start_breaking(
+        ctx.services.outbox, ctx.settings, article, await ctx.card(article), None
+    )
     if delivery is None:
-        return json_answer({"delivery": None, "total": 0, "article": stored,
-                      "message": "stored, but nobody is subscribed and every channel has it: "
-                                 "nothing to send"})
-    log.info("HTTP API: breaking %s to %d chats (delivery %s)", article.id, delivery.total,
-             delivery.id)
+        return json_answer(
+            {
+                "delivery": None,
+                "total": 0,
+                "article": stored,
+                "message": "stored, but nobody is subscribed and every channel has it: "
+                "nothing to send",
+            }
+        )
+    log.info(
+        "HTTP API: breaking %s to %d chats (delivery %s)", article.id, delivery.total, delivery.id
+    )
     progress = f"/api/deliveries/{delivery.id}"
-    return json_answer({"delivery": delivery.id, "total": delivery.total, "progress": progress,
-                  "article": stored}, 202, {"Location": progress})
+    return json_answer(
+        {"delivery": delivery.id, "total": delivery.total, "progress": progress, "article": stored},
+        202,
+        {"Location": progress},
+    )
 
 
 def breaking_in(kind: BodyKind, body: bytes) -> Article:
@@ -201,17 +245,22 @@ def breaking_in(kind: BodyKind, body: bytes) -> Article:
     data = decode_json(body)
     if isinstance(data, dict) and set(data) == {"text"}:
         if not isinstance(data["text"], str):
-            raise invalid("not a breaking item", [
-                {"index": 0, "field": "text", "message": "Input should be a valid string"}])
+            raise invalid(
+                "not a breaking item",
+                [{"index": 0, "field": "text", "message": "Input should be a valid string"}],
+            )
         return _parse_breaking(data["text"], now)
     if not isinstance(data, dict):
-        raise invalid('expected {"text": "..."} or an Article (a JSON object)',
-                      [{"index": 0, "field": None, "message": "not a JSON object"}])
+        raise invalid(
+            'expected {"text": "..."} or an Article (a JSON object)',
+            [{"index": 0, "field": None, "message": "not a JSON object"}],
+        )
     try:
         article = Article.model_validate(data)
     except ValidationError as error:
-        raise invalid("not a valid article: nothing was stored or sent",
-                      validation_errors(0, error)) from None
+        raise invalid(
+            "not a valid article: nothing was stored or sent", validation_errors(0, error)
+        ) from None
     return article.model_copy(update={"breaking": True, "published": article.published or now})
 
 
@@ -219,8 +268,10 @@ def _parse_breaking(text: str | bytes, now: datetime) -> Article:
     try:
         return parse_breaking(text, now, name="body")
     except ParseError as error:
-        raise invalid(f"not a breaking item: {error.problem}",
-                      [{"index": 0, "field": "text", "message": error.problem}]) from None
+        raise invalid(
+            f"not a breaking item: {error.problem}",
+            [{"index": 0, "field": "text", "message": error.problem}],
+        ) from None
 
 
 async def get_delivery(request: web.Request) -> web.StreamResponse:
@@ -233,13 +284,18 @@ async def get_delivery(request: web.Request) -> web.StreamResponse:
     return json_answer(delivery_json(delivery, await outbox.errors(delivery_id)))
 
 
-def delivery_json(delivery: Delivery, failures: Sequence[tuple[str, str]] = ()
-                  ) -> dict[str, Any]:
+def delivery_json(delivery: Delivery, failures: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
     return {
-        "id": delivery.id, "kind": delivery.kind.value, "status": delivery.status.value,
-        "title": delivery.title, "article": delivery.article_id, "total": delivery.total,
-        "enqueued": delivery.enqueued, "processed": delivery.processed,
-        "counts": delivery.counts, "created": _iso(delivery.created),
+        "id": delivery.id,
+        "kind": delivery.kind.value,
+        "status": delivery.status.value,
+        "title": delivery.title,
+        "article": delivery.article_id,
+        "total": delivery.total,
+        "enqueued": delivery.enqueued,
+        "processed": delivery.processed,
+        "counts": delivery.counts,
+        "created": _iso(delivery.created),
         "finished": _iso(delivery.finished),
         "failures": [{"chat": chat, "reason": reason} for chat, reason in failures],
     }

@@ -68,8 +68,9 @@ CONTEXT = web.AppKey("khabar", WebContext)
 class ApiError(Exception):
     """A request the client got wrong: answered `status` with `{"error": message, ...}`."""
 
-    def __init__(self, status: int, message: str, *, headers: Mapping[str, str] | None = None,
-                 **extra: Any) -> None:
+    def __init__(
+        self, status: int, message: str, *, headers: Mapping[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -77,19 +78,24 @@ class ApiError(Exception):
         self.extra = extra
 
 
-def json_answer(data: Any, status: int = 200, headers: Mapping[str, str] | None = None
-          ) -> web.Response:
-    return web.json_response(data, status=status, headers=headers,
-                             dumps=functools.partial(json.dumps, ensure_ascii=False))
-
+def json_answer(
+    data: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    return web.json_response(
+        data,
+        status=status,
+        headers=headers,
+        dumps=functools.partial(json.dumps, ensure_ascii=False),
+    )
 
 
 async def read_body(request: web.Request) -> bytes:
     """The body, within settings.http_max_body; ApiError 413 beyond it. A declared length
     is refused before reading; a chunked body is cut off by aiohttp's client_max_size."""
     cap = request.app[CONTEXT].settings.http_max_body
-    too_large = ApiError(413, f"the body is over the limit of {cap} bytes "
-                              "(KHABAR_HTTP_MAX_BODY)", limit=cap)
+    too_large = ApiError(
+        413, f"the body is over the limit of {cap} bytes (KHABAR_HTTP_MAX_BODY)", limit=cap
+    )
     if request.content_length is not None and request.content_length > cap:
         raise too_large
     try:
@@ -102,8 +108,9 @@ def decode_json(body: bytes) -> Any:
     try:
         return json.loads(body)
     except json.JSONDecodeError as error:
-        raise ApiError(400, f"invalid JSON: {error.msg} at line {error.lineno} column "
-                            f"{error.colno}") from None
+        raise ApiError(
+            400, f"invalid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        ) from None
     except UnicodeDecodeError:
         raise ApiError(400, "invalid JSON: not UTF-8") from None
     except RecursionError:

@@ -31,11 +31,14 @@ async def open_short_link(request: web.Request) -> web.StreamResponse:
         return not_found_page(ctx)
     if request.method == "GET":
         await store.links.click(code)
-    return web.Response(status=302, headers={
-        "Location": redirect_target(article, code, ctx.bot_username),
-        "Cache-Control": "no-store",  # every open reaches us, so every click is counted
-        "Referrer-Policy": "no-referrer",
-    })
+    return web.Response(
+        status=302,
+        headers={
+            "Location": redirect_target(article, code, ctx.bot_username),
+            "Cache-Control": "no-store",  # every open reaches us, so every click is counted
+            "Referrer-Policy": "no-referrer",
+        },
+    )
 
 
 def redirect_target(article: Article, code: str, bot_username: str) -> str:
@@ -44,8 +47,11 @@ def redirect_target(article: Article, code: str, bot_username: str) -> str:
     url = article.url
     if url:
         parts = urlsplit(url)
-        if (parts.scheme in ("http", "https") and parts.hostname
-                and not any(char.isspace() or ord(char) < 32 for char in url)):
+        if (
+            parts.scheme in ("http", "https")
+            and parts.hostname
+            and not any(char.isspace() or ord(char) < 32 for char in url)
+        ):
             return url
     return deep_link(bot_username, code)
 
@@ -69,7 +75,13 @@ def not_found_page(ctx: WebContext) -> web.Response:
         f"</head>\n<body>\n<h1>{title}</h1>\n<p>{html.escape(ctx.page.body)}</p>\n"
         f'<p><a href="{bot}">{html.escape(ctx.page.open_bot)}</a></p>\n</body>\n</html>\n'
     )
-    return web.Response(status=404, text=body, content_type="text/html", charset="utf-8",
-                        headers={"Content-Security-Policy": "default-src 'none'; "
-                                 "style-src 'unsafe-inline'",
-                                 "X-Content-Type-Options": "nosniff"})
+    return web.Response(
+        status=404,
+        text=body,
+        content_type="text/html",
+        charset="utf-8",
+        headers={
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

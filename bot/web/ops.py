@@ -43,5 +43,6 @@ async def metrics_page(request: web.Request) -> web.StreamResponse:
     except (RedisError, OSError, TimeoutError) as error:
         log.warning("metrics: cannot read the outbox depth: %s", error or type(error).__name__)
         metrics.OUTBOX_DEPTH.set(float("nan"))  # unknown, rather than a stale figure
-    return web.Response(body=generate_latest(metrics.REGISTRY),
-                        headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return web.Response(
+        body=generate_latest(metrics.REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST}
+    )

@@ -66,16 +66,19 @@ async def start_web(ctx: WebContext) -> web.AppRunner:
     `runner.addresses`). Stop it with `await runner.cleanup()`. ConfigError (naming the
     variable) when the address cannot be bound."""
     settings = ctx.settings
-    runner = web.AppRunner(web_app(ctx), access_log_class=AccessLogger,
-                           shutdown_timeout=SHUTDOWN_TIMEOUT)
+    runner = web.AppRunner(
+        web_app(ctx), access_log_class=AccessLogger, shutdown_timeout=SHUTDOWN_TIMEOUT
+    )
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     try:
         await site.start()
     except OSError as error:
         await runner.cleanup()
-        raise ConfigError(f"KHABAR_HTTP_PORT: cannot listen on {settings.http_host}:"
-                          f"{settings.http_port}: {error.strerror or error}") from None
+        raise ConfigError(
+            f"KHABAR_HTTP_PORT: cannot listen on {settings.http_host}:"
+            f"{settings.http_port}: {error.strerror or error}"
+        ) from None
     log.info("HTTP server listening on %s", ", ".join(_address(a) for a in runner.addresses))
     return runner
 
@@ -92,8 +95,9 @@ class AccessLogger(AbstractAccessLogger):
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         path = request.rel_url.raw_path
         level = logging.DEBUG if path in QUIET_PATHS else logging.INFO
-        access_log.log(level, "%s %s %d %.1f ms", request.method, path, response.status,
-                       time * 1000)
+        access_log.log(
+            level, "%s %s %d %.1f ms", request.method, path, response.status, time * 1000
+        )
 
 
 @web.middleware
@@ -111,8 +115,12 @@ async def _answers(request: web.Request, handler: Handler) -> web.StreamResponse
         headers = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else {}
         return json_answer({"error": error.reason.lower()}, error.status, headers)
     except RedisError as error:
-        log.error("Redis failed while answering %s %s: %s", request.method,
-                  request.rel_url.raw_path, error)
+        log.error(
+            "Redis failed while answering %s %s: %s",
+            request.method,
+            request.rel_url.raw_path,
+            error,
+        )
         return json_answer({"error": "storage unavailable, try again later"}, 503)
     except Exception:
         log.exception("answering %s %s failed", request.method, request.rel_url.raw_path)

@@ -49,10 +49,10 @@ async def telegram_webhook(request: web.Request) -> web.StreamResponse:
     secret = ctx.settings.webhook_secret
     if secret is not None:
         given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"),
-                                   secret.get_secret_value().encode()):
-            log.warning("refused a webhook request: %s secret token",
-                        "wrong" if given else "no")
+        if not hmac.compare_digest(
+            given.encode("utf-8", "surrogateescape"), secret.get_secret_value().encode()
+        ):
+            log.warning("refused a webhook request: %s secret token", "wrong" if given else "no")
             raise ApiError(403, "forbidden: wrong or missing secret token")
     update = decode_json(await read_body(request))
     if not isinstance(update, dict):
@@ -67,7 +67,9 @@ async def set_webhook(bot: Bot, settings: Settings) -> None:
     url = webhook_endpoint(settings)
     secret = settings.webhook_secret
     await bot.set_webhook(
-        url=url, secret_token=secret.get_secret_value() if secret is not None else None,
-        allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,
+        url=url,
+        secret_token=secret.get_secret_value() if secret is not None else None,
+        allowed_updates=Update.ALL_TYPES,
+        drop_pending_updates=False,
     )
     log.info("Telegram posts updates to %s", url)

@@ -34,7 +34,12 @@ class Harness:
         return self.services.store
 
     async def send(
-        self, user: User | int, text: str, replies: int = 1, *, chat_id: int | None = None,
+        self,
+        user: User | int,
+        text: str,
+        replies: int = 1,
+        *,
+        chat_id: int | None = None,
         chat_type: str | None = None,
     ) -> list[Sent]:
         """A user writes in a chat; the bot's `replies` new messages there."""
@@ -63,18 +68,25 @@ RELAXED = Limits(private_burst=30, private_rate=30, group_burst=30, group_rate=3
 
 
 @contextlib.asynccontextmanager
-async def running_bot(telegram: FakeTelegram | None = None, **overrides: Any
-                      ) -> AsyncIterator[Harness]:
+async def running_bot(
+    telegram: FakeTelegram | None = None, **overrides: Any
+) -> AsyncIterator[Harness]:
     """The bot polling a fresh fake server (or `telegram`), on a Redis prefix of its own that
     is removed after; `overrides` are settings (admin_ids, channel_ids, broadcast_rate...)."""
     telegram = telegram or FakeTelegram(RELAXED)
     runner, url = await serve(telegram)
     prefix = f"khabar-test-bot-{uuid.uuid4().hex[:10]}"
-    settings = Settings(**{
-        "bot_token": SecretStr(TOKEN), "bot_api_url": url, "redis_url": TEST_REDIS_URL,
-        "redis_prefix": prefix, "retention_days": 36500,
-        "public_url": "https://khabar.example.ir", **overrides,
-    })
+    settings = Settings(
+        **{
+            "bot_token": SecretStr(TOKEN),
+            "bot_api_url": url,
+            "redis_url": TEST_REDIS_URL,
+            "redis_prefix": prefix,
+            "retention_days": 36500,
+            "public_url": "https://khabar.example.ir",
+            **overrides,
+        }
+    )
     services = await services_for(settings)
     application = build(settings, services)
     await application.initialize()

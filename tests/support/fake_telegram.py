@@ -49,7 +49,10 @@ _TRUE = (True, "true", "True", "1")
 
 class ApiError(Exception):
     def __init__(
-        self, code: int, description: str, retry_after: int | None = None,
+        self,
+        code: int,
+        description: str,
+        retry_after: int | None = None,
         parameters: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(description)
@@ -126,8 +129,12 @@ class StoredFile:
     content: bytes
 
     def as_dict(self) -> dict[str, Any]:
-        return {"file_id": self.file_id, "file_unique_id": self.file_unique_id,
-                "file_size": len(self.content), "file_path": self.file_path}
+        return {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "file_size": len(self.content),
+            "file_path": self.file_path,
+        }
 
 
 @dataclass
@@ -138,8 +145,12 @@ class User:
     language_code: str = "fa"
 
     def as_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name,
-                                "language_code": self.language_code}
+        data: dict[str, Any] = {
+            "id": self.id,
+            "is_bot": False,
+            "first_name": self.first_name,
+            "language_code": self.language_code,
+        }
         if self.username:
             data["username"] = self.username
         return data
@@ -243,7 +254,10 @@ class FakeTelegram:
         return chat
 
     def _user_message(
-        self, user: User | int, chat_id: int | None, chat_type: str | None,
+        self,
+        user: User | int,
+        chat_id: int | None,
+        chat_type: str | None,
         reply_to: Sent | dict[str, Any] | None,
     ) -> dict[str, Any]:
         user = user if isinstance(user, User) else User(user)
@@ -263,8 +277,13 @@ class FakeTelegram:
         return message
 
     async def send_text(
-        self, user: User | int, text: str, *, chat_id: int | None = None,
-        chat_type: str | None = None, reply_to: Sent | dict[str, Any] | None = None,
+        self,
+        user: User | int,
+        text: str,
+        *,
+        chat_id: int | None = None,
+        chat_type: str | None = None,
+        reply_to: Sent | dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """A user writes `text` in a chat (their private chat with the bot by default),
         optionally as a reply to a message the bot sent (a `Sent`) or to a user's message (as
@@ -277,8 +296,15 @@ class FakeTelegram:
         return message
 
     async def send_document(
-        self, user: User | int, file_name: str, content: bytes, *, caption: str | None = None,
-        mime_type: str = "text/plain", chat_id: int | None = None, chat_type: str | None = None,
+        self,
+        user: User | int,
+        file_name: str,
+        content: bytes,
+        *,
+        caption: str | None = None,
+        mime_type: str = "text/plain",
+        chat_id: int | None = None,
+        chat_type: str | None = None,
         reply_to: Sent | dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """A user sends a file (with a caption, maybe as a reply, as `send_text`); the bot
@@ -286,14 +312,18 @@ class FakeTelegram:
         message = self._user_message(user, chat_id, chat_type, reply_to)
         number = next(self._file_ids)
         stored = StoredFile(
-            file_id=f"BQACAgQAAxkBAAI{number:08d}", file_unique_id=f"AgAD{number:08d}",
+            file_id=f"BQACAgQAAxkBAAI{number:08d}",
+            file_unique_id=f"AgAD{number:08d}",
             file_path=f"documents/file_{number}{posixpath.splitext(file_name)[1]}",
             content=content,
         )
         self.files[stored.file_id] = self._files_by_path[stored.file_path] = stored
         message["document"] = {
-            "file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-            "file_name": file_name, "mime_type": mime_type, "file_size": len(content),
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(content),
         }
         if caption is not None:
             message["caption"] = caption
@@ -309,25 +339,38 @@ class FakeTelegram:
         query_id = str(next(self._callback_ids))
         message = {
             "message_id": sent.message_id,
-            "from": {"id": BOT_ID, "is_bot": True, "first_name": "خبر",
-                     "username": BOT_USERNAME},
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "خبر", "username": BOT_USERNAME},
             "chat": self._chat(sent.chat_id, None, user),
             "date": int(time.time()),
             "text": sent.text,
         }
-        await self._push({"callback_query": {
-            "id": query_id, "from": user.as_dict(), "message": message,
-            "chat_instance": str(sent.chat_id), "data": data,
-        }})
+        await self._push(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": user.as_dict(),
+                    "message": message,
+                    "chat_instance": str(sent.chat_id),
+                    "data": data,
+                }
+            }
+        )
         return query_id
 
     async def inline(self, user: User | int, query: str, offset: str = "") -> str:
         """A user types `@bot query`; returns the inline query's id (see `inline_answers`)."""
         user = user if isinstance(user, User) else User(user)
         query_id = str(next(self._inline_ids))
-        await self._push({"inline_query": {
-            "id": query_id, "from": user.as_dict(), "query": query, "offset": offset,
-        }})
+        await self._push(
+            {
+                "inline_query": {
+                    "id": query_id,
+                    "from": user.as_dict(),
+                    "query": query,
+                    "offset": offset,
+                }
+            }
+        )
         return query_id
 
     async def _push(self, update: dict[str, Any]) -> None:
@@ -453,14 +496,23 @@ class FakeTelegram:
         return True
 
     async def _get_me(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"id": BOT_ID, "is_bot": True, "first_name": "خبر", "username": BOT_USERNAME,
-                "can_join_groups": True, "can_read_all_group_messages": False,
-                "supports_inline_queries": True}
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "خبر",
+            "username": BOT_USERNAME,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": True,
+        }
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         if self.webhook.get("url"):
-            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active;"
-                                " use deleteWebhook to delete the webhook first")
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active;"
+                " use deleteWebhook to delete the webhook first",
+            )
         offset = int(params.get("offset") or 0)
         limit = min(100, int(params.get("limit") or 100))
         timeout = float(params.get("timeout") or 0)
@@ -476,8 +528,11 @@ class FakeTelegram:
                     await asyncio.wait_for(self._new_update.wait(), deadline - time.monotonic())
                 if self._poll_generation != mine:
                     self.conflicts += 1
-                    raise ApiError(409, "Conflict: terminated by other getUpdates request; "
-                                        "make sure that only one bot instance is running")
+                    raise ApiError(
+                        409,
+                        "Conflict: terminated by other getUpdates request; "
+                        "make sure that only one bot instance is running",
+                    )
         return self._updates[:limit]
 
     def _chat_id(self, params: dict[str, Any]) -> int:
@@ -495,8 +550,11 @@ class FakeTelegram:
 
     def _check_migrated(self, chat_id: int) -> None:
         if chat_id in self.migrated:
-            raise ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
-                           parameters={"migrate_to_chat_id": self.migrated[chat_id]})
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                parameters={"migrate_to_chat_id": self.migrated[chat_id]},
+            )
 
     def _check_chat(self, chat_id: int) -> None:
         self._check_migrated(chat_id)
@@ -513,15 +571,17 @@ class FakeTelegram:
         if bucket is None:
             limits = self.limits
             bucket = self._per_chat[chat_id] = (
-                Bucket(limits.private_burst, limits.private_rate) if private
+                Bucket(limits.private_burst, limits.private_rate)
+                if private
                 else Bucket(limits.group_burst, limits.group_rate)
             )
         for wait in ((self._paid if paid else self._global).take(), bucket.take()):
             if wait:
                 retry_after = max(1, round(wait))
                 self.limited_log.append((time.monotonic(), retry_after))
-                raise ApiError(429, f"Too Many Requests: retry after {retry_after}",
-                               retry_after=retry_after)
+                raise ApiError(
+                    429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after
+                )
 
     def _validate(self, params: dict[str, Any]) -> str:
         try:
@@ -541,9 +601,12 @@ class FakeTelegram:
         paid = params.get("allow_paid_broadcast") in _TRUE
         self._pace(chat_id, paid)
         sent = Sent(
-            message_id=next(self._message_ids[chat_id]), chat_id=chat_id, text=text,
+            message_id=next(self._message_ids[chat_id]),
+            chat_id=chat_id,
+            text=text,
             html=params["text"] if params.get("parse_mode") else None,
-            reply_markup=params.get("reply_markup"), payload=params,
+            reply_markup=params.get("reply_markup"),
+            payload=params,
         )
         self.messages[chat_id].append(sent)
         self._by_id[chat_id, sent.message_id] = sent
@@ -577,11 +640,16 @@ class FakeTelegram:
         text = self._validate(params)
         markup = params.get("reply_markup")
         if text == sent.text and markup == sent.reply_markup:
-            raise ApiError(400, "Bad Request: message is not modified: specified new message "
-                                "content and reply markup are exactly the same as a current "
-                                "content and reply markup of the message")
+            raise ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message "
+                "content and reply markup are exactly the same as a current "
+                "content and reply markup of the message",
+            )
         sent.text, sent.html, sent.reply_markup = (
-            text, params["text"] if params.get("parse_mode") else None, markup
+            text,
+            params["text"] if params.get("parse_mode") else None,
+            markup,
         )
         sent.payload, sent.edits = params, sent.edits + 1
         self._sent_event[sent.chat_id].set()
@@ -608,8 +676,10 @@ class FakeTelegram:
     async def _answer_callback_query(self, params: dict[str, Any]) -> bool:
         query_id = str(params.get("callback_query_id") or "")
         if query_id in self.callback_answers:
-            raise ApiError(400, "Bad Request: query is too old and response timeout expired or "
-                                "query ID is invalid")
+            raise ApiError(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
+            )
         if len(str(params.get("text") or "")) > MAX_CALLBACK_ANSWER:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         self.callback_answers[query_id] = params
@@ -618,8 +688,10 @@ class FakeTelegram:
     async def _answer_inline_query(self, params: dict[str, Any]) -> bool:
         query_id = str(params.get("inline_query_id") or "")
         if query_id in self.inline_answers:
-            raise ApiError(400, "Bad Request: query is too old and response timeout expired or "
-                                "query ID is invalid")
+            raise ApiError(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
+            )
         results = params.get("results")
         if not isinstance(results, list):
             raise ApiError(400, "Bad Request: can't parse inline query results JSON object")
@@ -639,9 +711,13 @@ class FakeTelegram:
             if not result.get("title"):
                 raise ApiError(400, "Bad Request: RESULT_TITLE_EMPTY")
             try:
-                check_message({"text": content.get("message_text"),
-                               "parse_mode": content.get("parse_mode"),
-                               "entities": content.get("entities")})
+                check_message(
+                    {
+                        "text": content.get("message_text"),
+                        "parse_mode": content.get("parse_mode"),
+                        "entities": content.get("entities"),
+                    }
+                )
             except TelegramError as error:
                 raise ApiError(400, str(error)) from None
             _check_markup(result.get("reply_markup"))
@@ -654,8 +730,12 @@ class FakeTelegram:
             raise ApiError(400, "Bad Request: commands are invalid")
         for command in commands:
             name = str(command.get("command") or "")
-            if not (1 <= len(name) <= 32 and name.islower() and name.replace("_", "").isalnum()
-                    and name.isascii()):
+            if not (
+                1 <= len(name) <= 32
+                and name.islower()
+                and name.replace("_", "").isalnum()
+                and name.isascii()
+            ):
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
             if not 1 <= len(str(command.get("description") or "")) <= 256:
                 raise ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
@@ -672,14 +752,16 @@ class FakeTelegram:
     async def _set_webhook(self, params: dict[str, Any]) -> bool:
         url = str(params.get("url") or "")
         if url and not url.startswith("https://") and not url.startswith("http://127.0.0.1"):
-            raise ApiError(400, "Bad Request: bad webhook: HTTPS url must be provided for "
-                                "webhook")
+            raise ApiError(400, "Bad Request: bad webhook: HTTPS url must be provided for webhook")
         self.webhook = dict(params)
         return True
 
     async def _get_webhook_info(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"url": self.webhook.get("url", ""), "has_custom_certificate": False,
-                "pending_update_count": len(self._updates)}
+        return {
+            "url": self.webhook.get("url", ""),
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
 
     async def _get_chat_member(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id, user_id = self._chat_id(params), int(params.get("user_id") or 0)
@@ -689,14 +771,28 @@ class FakeTelegram:
         status = "administrator" if user_id in self.admins[chat_id] else "member"
         if self.chat_types[chat_id] == "private" and user_id == chat_id:
             status = "member"
-        return {"status": status, "user": User(user_id).as_dict(),
-                **({"can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
-                    "can_delete_messages": True, "can_manage_video_chats": True,
-                    "can_restrict_members": True, "can_promote_members": False,
-                    "can_change_info": True, "can_invite_users": True,
-                    "can_post_stories": False, "can_edit_stories": False,
-                    "can_delete_stories": False}
-                   if status == "administrator" else {})}
+        return {
+            "status": status,
+            "user": User(user_id).as_dict(),
+            **(
+                {
+                    "can_be_edited": False,
+                    "is_anonymous": False,
+                    "can_manage_chat": True,
+                    "can_delete_messages": True,
+                    "can_manage_video_chats": True,
+                    "can_restrict_members": True,
+                    "can_promote_members": False,
+                    "can_change_info": True,
+                    "can_invite_users": True,
+                    "can_post_stories": False,
+                    "can_edit_stories": False,
+                    "can_delete_stories": False,
+                }
+                if status == "administrator"
+                else {}
+            ),
+        }
 
     async def _send_chat_action(self, params: dict[str, Any]) -> bool:
         self._check_chat(self._chat_id(params))
@@ -716,8 +812,12 @@ class FakeTelegram:
         if chat["type"] == "channel":  # a channel post: signed by the channel, from no one
             message["sender_chat"] = chat
         else:
-            message["from"] = {"id": BOT_ID, "is_bot": True, "first_name": "خبر",
-                               "username": BOT_USERNAME}
+            message["from"] = {
+                "id": BOT_ID,
+                "is_bot": True,
+                "first_name": "خبر",
+                "username": BOT_USERNAME,
+            }
         message.update(chat=chat, date=int(time.time()), text=sent.text)
         if sent.reply_markup:
             message["reply_markup"] = sent.reply_markup
@@ -727,15 +827,18 @@ class FakeTelegram:
     async def _control_message(self, request: web.Request) -> web.Response:
         body = await request.json()
         message = await self.send_text(
-            User(int(body["user_id"])), str(body["text"]),
-            chat_id=body.get("chat_id"), chat_type=body.get("chat_type"),
+            User(int(body["user_id"])),
+            str(body["text"]),
+            chat_id=body.get("chat_id"),
+            chat_type=body.get("chat_type"),
         )
         return web.json_response(message)
 
     async def _control_inline(self, request: web.Request) -> web.Response:
         body = await request.json()
-        query_id = await self.inline(int(body["user_id"]), str(body.get("query", "")),
-                                     str(body.get("offset", "")))
+        query_id = await self.inline(
+            int(body["user_id"]), str(body.get("query", "")), str(body.get("offset", ""))
+        )
         return web.json_response({"id": query_id})
 
     async def _control_press(self, request: web.Request) -> web.Response:
@@ -757,16 +860,26 @@ class FakeTelegram:
         chat_id = int(request.match_info["chat_id"])
         if "count" in request.query:
             try:
-                await self.wait_for(chat_id, int(request.query["count"]),
-                                    float(request.query.get("timeout", 10)),
-                                    after=int(request.query.get("after", 0)))
+                await self.wait_for(
+                    chat_id,
+                    int(request.query["count"]),
+                    float(request.query.get("timeout", 10)),
+                    after=int(request.query.get("after", 0)),
+                )
             except TimeoutError as error:
                 return web.json_response({"error": str(error)}, status=408)
-        return web.json_response([
-            {"message_id": s.message_id, "text": s.text, "html": s.html,
-             "reply_markup": s.reply_markup, "edits": s.edits}
-            for s in self.chat(chat_id)
-        ])
+        return web.json_response(
+            [
+                {
+                    "message_id": s.message_id,
+                    "text": s.text,
+                    "html": s.html,
+                    "reply_markup": s.reply_markup,
+                    "edits": s.edits,
+                }
+                for s in self.chat(chat_id)
+            ]
+        )
 
     async def _control_inline_answer(self, request: web.Request) -> web.Response:
         answer = self.inline_answers.get(request.match_info["query_id"])
@@ -779,7 +892,7 @@ class FakeTelegram:
         every = int(body.get("blocked_every") or 0)
         ids = range(first, first + count)
         self.add_private_chats(ids)
-        blocked = ids[every - 1::every] if every > 0 else range(0)
+        blocked = ids[every - 1 :: every] if every > 0 else range(0)
         self.blocked.update(blocked)
         return web.json_response({"registered": len(ids), "blocked": len(blocked)})
 
@@ -790,9 +903,12 @@ class FakeTelegram:
         """What GET /control/stats answers; `reached`: chats with at least one message, `span`:
         seconds from the first message sent to the last."""
         return {
-            "sent": len(self.send_log), "rate_limited": self.rate_limited,
-            "errors": len(self.errors), "paid_sent": self.paid_sent,
-            "duplicates": sum(self._duplicates.values()), "max_rate": self.max_rate(1.0),
+            "sent": len(self.send_log),
+            "rate_limited": self.rate_limited,
+            "errors": len(self.errors),
+            "paid_sent": self.paid_sent,
+            "duplicates": sum(self._duplicates.values()),
+            "max_rate": self.max_rate(1.0),
             "deleted": self.deleted,
             "reached": len({chat for _, chat in self.send_log}),
             "span": self.send_log[-1][0] - self.send_log[0][0] if self.send_log else 0.0,
@@ -800,7 +916,9 @@ class FakeTelegram:
 
 
 def _error(
-    code: int, description: str, retry_after: int | None = None,
+    code: int,
+    description: str,
+    retry_after: int | None = None,
     parameters: dict[str, Any] | None = None,
 ) -> web.Response:
     """Telegram's error answer; `parameters` (and retry_after) as its ResponseParameters."""
@@ -817,8 +935,17 @@ def _command_entities(text: str) -> list[dict[str, Any]]:
     return [{"type": "bot_command", "offset": 0, "length": utf16_len(text.split()[0])}]
 
 
-_JSON_FIELDS = ("reply_markup", "entities", "results", "commands", "link_preview_options",
-                "reply_parameters", "allowed_updates", "button", "scope")
+_JSON_FIELDS = (
+    "reply_markup",
+    "entities",
+    "results",
+    "commands",
+    "link_preview_options",
+    "reply_parameters",
+    "allowed_updates",
+    "button",
+    "scope",
+)
 
 
 async def _params(request: web.Request) -> dict[str, Any]:
@@ -848,24 +975,34 @@ def _check_markup(markup: Any) -> None:
     for row in rows:
         for button in row:
             if not str(button.get("text") or "").strip():
-                raise ApiError(400, "Bad Request: text buttons are unallowed in the inline "
-                                    "keyboard")
+                raise ApiError(
+                    400, "Bad Request: text buttons are unallowed in the inline keyboard"
+                )
             data = button.get("callback_data")
             if data is not None and not 1 <= len(str(data).encode()) <= 64:
                 raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
-            kinds = {"url", "callback_data", "switch_inline_query",
-                     "switch_inline_query_current_chat", "login_url", "copy_text"}
+            kinds = {
+                "url",
+                "callback_data",
+                "switch_inline_query",
+                "switch_inline_query_current_chat",
+                "login_url",
+                "copy_text",
+            }
             if not kinds & button.keys():
-                raise ApiError(400, "Bad Request: can't parse inline keyboard button: "
-                                    "Text buttons are unallowed in the inline keyboard")
+                raise ApiError(
+                    400,
+                    "Bad Request: can't parse inline keyboard button: "
+                    "Text buttons are unallowed in the inline keyboard",
+                )
             url = button.get("url")
             if url is not None and not str(url).startswith(("http://", "https://", "tg://")):
                 raise ApiError(400, "Bad Request: BUTTON_URL_INVALID")
 
 
-async def serve(telegram: FakeTelegram, host: str = "127.0.0.1", port: int = 0) -> tuple[
-    web.AppRunner, str
-]:
+async def serve(
+    telegram: FakeTelegram, host: str = "127.0.0.1", port: int = 0
+) -> tuple[web.AppRunner, str]:
     """Start the server; returns the runner (to clean up) and the Bot API base URL for
     KHABAR_BOT_API_URL (http://host:port/bot)."""
     runner = web.AppRunner(telegram.app, access_log=None)
@@ -880,16 +1017,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="The fake Bot API server, on its own.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
-    parser.add_argument("--no-limits", action="store_true",
-                        help="no 429s: measure the bot, not Telegram's rates")
+    parser.add_argument(
+        "--no-limits", action="store_true", help="no 429s: measure the bot, not Telegram's rates"
+    )
     args = parser.parse_args()
     unlimited = Limits(*(1e9,) * len(fields(Limits))) if args.no_limits else None
     telegram = FakeTelegram(unlimited)
-    print(f"KHABAR_BOT_API_URL=http://{args.host}:{args.port}/bot KHABAR_BOT_TOKEN={TOKEN}",
-          flush=True)
+    print(
+        f"KHABAR_BOT_API_URL=http://{args.host}:{args.port}/bot KHABAR_BOT_TOKEN={TOKEN}",
+        flush=True,
+    )
     web.run_app(telegram.app, host=args.host, port=args.port, print=None, access_log=None)
 
 
 if __name__ == "__main__":
     main()
-

@@ -41,7 +41,8 @@ async def snapshot(client: Redis, prefix: str) -> dict[str, object]:
         value: object
         if kind == "string":
             value = await client.execute_command(  # type: ignore[no-untyped-call]
-                "GET", key, NEVER_DECODE=True)
+                "GET", key, NEVER_DECODE=True
+            )
         elif kind == "hash":
             value = sorted((await client.hgetall(key)).items())  # type: ignore[misc]
         elif kind == "zset":

@@ -45,9 +45,25 @@ _ATTR = re.compile(r"([a-zA-Z-]+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>\"']+
 _ENTITY = re.compile(r"&(?:#(\d{1,7})|#x([0-9a-fA-F]{1,6})|([a-zA-Z]+));")
 _ENTITY_TYPES = frozenset(
     {
-        "mention", "hashtag", "cashtag", "bot_command", "url", "email", "phone_number",
-        "bold", "italic", "underline", "strikethrough", "spoiler", "blockquote",
-        "expandable_blockquote", "code", "pre", "text_link", "text_mention", "custom_emoji",
+        "mention",
+        "hashtag",
+        "cashtag",
+        "bot_command",
+        "url",
+        "email",
+        "phone_number",
+        "bold",
+        "italic",
+        "underline",
+        "strikethrough",
+        "spoiler",
+        "blockquote",
+        "expandable_blockquote",
+        "code",
+        "pre",
+        "text_link",
+        "text_mention",
+        "custom_emoji",
         "date_time",
     }
 )
@@ -111,7 +127,7 @@ def parse_html(html: str) -> Parsed:
             if closing:
                 if not stack or stack[-1][0] != name:
                     raise _cant_parse(
-                        f'Unmatched end tag at byte offset {_byte_offset(html, index)}, '
+                        f"Unmatched end tag at byte offset {_byte_offset(html, index)}, "
                         f'expected "</{stack[-1][0] if stack else ""}>", found "</{name}>"'
                     )
                 _, entity = stack.pop()
@@ -178,9 +194,11 @@ def _open(name: str, attrs: str, offset: int, html: str, index: int) -> Entity:
 
 def _unescape(value: str) -> str:
     return _ENTITY.sub(
-        lambda m: _NAMED_ENTITIES.get(m.group(3) or "", "")
-        if m.group(3)
-        else chr(int(m.group(1)) if m.group(1) else int(m.group(2), 16)),
+        lambda m: (
+            _NAMED_ENTITIES.get(m.group(3) or "", "")
+            if m.group(3)
+            else chr(int(m.group(1)) if m.group(1) else int(m.group(2), 16))
+        ),
         value,
     )
 
@@ -252,7 +270,8 @@ def check_message(payload: dict[str, Any], *, caption: bool = False) -> Parsed:
     limit = MAX_CAPTION if caption else MAX_TEXT
     if utf16_len(visible) > limit:
         raise TelegramError(
-            "Bad Request: message caption is too long" if caption
+            "Bad Request: message caption is too long"
+            if caption
             else "Bad Request: message is too long"
         )
     if len(parsed.entities) > MAX_ENTITIES:

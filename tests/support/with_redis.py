@@ -42,14 +42,28 @@ def main(command: list[str]) -> int:
         return subprocess.call(command)
     server = shutil.which("redis-server")
     if server is None:
-        print(f"with_redis: no Redis answers at {parsed.hostname}:{parsed.port} and "
-              "redis-server is not installed", file=sys.stderr)
+        print(
+            f"with_redis: no Redis answers at {parsed.hostname}:{parsed.port} and "
+            "redis-server is not installed",
+            file=sys.stderr,
+        )
         return 2
     port = free_port()
     with tempfile.TemporaryDirectory() as workdir:
         redis = subprocess.Popen(
-            [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", workdir],
+            [
+                server,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                workdir,
+            ],
             stdout=subprocess.DEVNULL,
         )
         try:

@@ -1,4 +1,4 @@
-"""Build bot/news/data/fa_lexicon.tsv.gz and bot/news/data/fa_verbs.tsv from their published sources.
+"""Build bot/news/data/fa_lexicon.tsv.gz and fa_verbs.tsv from their published sources.
 
 Not used at run time; kept so the shipped data can be rebuilt and checked. Sources:
 
