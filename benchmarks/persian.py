@@ -18,8 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.news.halfspace import clear_word_cache  # noqa: E402
 from bot.news.lexicon import lexicon  # noqa: E402
-from bot.news.persian import clear_word_cache, normalize  # noqa: E402
+from bot.news.persian import normalize  # noqa: E402
 from tests.conftest import read_tsv  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -23,7 +23,7 @@ from typing import TextIO
 from bot.news.article import Article
 from bot.news.parse import ParseError, load_articles
 from storage.articles import ArticleStore, Saved, distinct_runs, index, published_timestamp
-from storage.search import analyze
+from storage.postings import analyze
 
 ARTICLE_SUFFIXES = (".txt", ".json", ".jsonl")
 _WARM_UP = Article.trusted({"id": "warm-up", "title": "کلان‌شهر"})

@@ -23,8 +23,9 @@ from redis.commands.core import AsyncScript
 from bot.news.article import TEHRAN, Article
 from bot.news.card import CARD_VERSION, payloads
 from storage.keys import Keys
+from storage.postings import Fields, analyze, analyze_fields, fields, postings
 from storage.redis import awaited
-from storage.search import Fields, Hit, SearchIndex, analyze, analyze_fields, fields, postings
+from storage.search import Hit, SearchIndex
 from storage.shortlinks import ShortLinks
 
 NEW_ARTICLES_KEPT = 10_000

@@ -31,7 +31,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -39,21 +38,12 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
 
-from bot.news.analysis import query_terms, stem, terms
-from bot.news.article import Article
+from bot.news.analysis import query_terms, stem
 from bot.news.persian import search_key
 from storage.keys import Keys
+from storage.postings import IMPACT_LEVELS, K1, POSTING
 from storage.redis import awaited, get_bytes
 
-K1 = 1.2
-B = 0.75
-# BM25F field weights, in counts so that weighting is list repetition: a word in the body
-# counts 2, in the tags, lead or key points 3, in the title 6 (k1 is scaled to match, so a
-# body occurrence is one term frequency).
-TITLE_WEIGHT = 6
-SUMMARY_WEIGHT = 3
-BODY_WEIGHT = 2
-IMPACT_LEVELS = 255
 DEFAULT_LENGTH = 300.0
 """The average document length assumed before anything is indexed."""
 
@@ -61,9 +51,9 @@ PREFIX_MIN = 2
 """A word being typed is completed from two characters on."""
 PREFIX_SCAN = 64
 PREFIX_EXPANSIONS = 8
-PREFIX_POSTINGS = 40_000
+PREFIXPOSTINGS = 40_000
 """Completions of the word being typed: the most frequent of the first PREFIX_SCAN terms, at
-most PREFIX_EXPANSIONS, and no more than PREFIX_POSTINGS postings in all (beyond the first):
+most PREFIX_EXPANSIONS, and no more than PREFIXPOSTINGS postings in all (beyond the first):
 a two-letter prefix of common words would otherwise read megabytes at every keystroke."""
 
 MAX_QUERY_WORDS = 16
@@ -72,7 +62,6 @@ APPEND_CHUNK = 5_000
 """Terms per append script call: long enough to save round trips, short enough not to
 hold Redis up for more than a few milliseconds."""
 
-_POSTING = np.dtype([("doc", "<u4"), ("impact", "u1")])
 _PUBLISHED = np.dtype("<u4")
 _PUBLISHED_SIZE = _PUBLISHED.itemsize
 
@@ -153,86 +142,6 @@ if redis.call('HINCRBY', KEYS[3], ARGV[3], -tonumber(ARGV[4])) <= 0 then
 end
 return 1
 """
-
-
-@dataclass(frozen=True)
-class Document:
-    """What an article puts in the index: weighted term frequencies and its length."""
-
-    weights: Counter[str]
-    """Term → occurrences weighted by field (see TITLE_WEIGHT)."""
-    length: int
-
-
-Fields = tuple[str, str, str]
-"""An article's text as the index weighs it: title; tags, lead and key points; body."""
-
-
-def fields(article: Article) -> Fields:
-    summary = [*article.tags, article.lead or "", *(point.text for point in article.key_points)]
-    quotes = [
-        part
-        for quote in article.quotes
-        for part in (quote.heading or "", quote.speaker, quote.role or "", quote.text)
-    ]
-    return article.title, "\n".join(summary), "\n".join([*quotes, *article.paragraphs])
-
-
-def analyze(article: Article) -> Document:
-    """The article's terms, each weighted by the fields it is found in (BM25F)."""
-    return analyze_fields(fields(article))
-
-
-def analyze_fields(text: Fields) -> Document:
-    # An Article's text is in display form: `normalized` skips what that form already had.
-    title, lead, body = (terms(part, normalized=True) for part in text)
-    weights = Counter(body * BODY_WEIGHT + lead * SUMMARY_WEIGHT + title * TITLE_WEIGHT)
-    return Document(weights, len(title) + len(lead) + len(body))
-
-
-def impact(weight: Any, length: Any, average_length: float) -> Any:
-    """BM25's term-frequency part, tf·(k1+1)/(tf + k1·(1 − b + b·dl/avgdl)), over k1+1 and
-    quantized to 1..255; `weight` is the field-weighted count (tf = weight / BODY_WEIGHT).
-    Numbers or numpy arrays of them (element by element)."""
-    norm = K1 * BODY_WEIGHT * (1 - B + B * np.asarray(length) / average_length)
-    return np.maximum(1, (weight * IMPACT_LEVELS / (weight + norm) + 0.5).astype(np.int64))
-
-
-def postings(numbered: Sequence[tuple[int, Document]], average_length: float) -> dict[str, bytes]:
-    """The packed postings of a batch of documents, per term, in document-number order.
-
-    Vectorized: this runs for every posting of a batch (hundreds of thousands), so the only
-    per-posting Python work is C-level (map, dict.fromkeys); `impact` works on arrays."""
-    numbered = sorted(numbered, key=lambda item: item[0])
-    every_term: list[str] = []
-    every_weight: list[int] = []
-    sizes: list[int] = []
-    lengths: list[int] = []
-    for _, document in numbered:
-        every_term.extend(document.weights.keys())
-        every_weight.extend(document.weights.values())
-        sizes.append(len(document.weights))
-        lengths.append(document.length)
-    if not every_term:
-        return {}
-    distinct = list(dict.fromkeys(every_term))
-    number_of = {term: index for index, term in enumerate(distinct)}
-    # Ids that fit 16 bits make the stable sort below a radix sort: several times faster.
-    id_type = np.uint16 if len(distinct) <= 1 << 16 else np.int64
-    term_ids = np.fromiter(map(number_of.__getitem__, every_term), id_type, len(every_term))
-    weights = np.array(every_weight, dtype=np.float64)
-    impacts = impact(weights, np.repeat(np.array(lengths), sizes), average_length)
-    order = np.argsort(term_ids, kind="stable")  # stable: numbers stay ascending in a term
-    entries = np.empty(len(order), dtype=_POSTING)
-    entries["doc"] = np.repeat(np.array([number for number, _ in numbered]), sizes)[order]
-    entries["impact"] = impacts[order]
-    ends = np.cumsum(np.bincount(term_ids, minlength=len(distinct))) * _POSTING.itemsize
-    packed = entries.tobytes()
-    starts = [0, *ends[:-1].tolist()]
-    return {
-        term: packed[start:end]
-        for term, start, end in zip(distinct, starts, ends.tolist(), strict=True)
-    }
 
 
 @dataclass(frozen=True)
@@ -345,7 +254,7 @@ class SearchIndex:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for (term, count), raw in zip(batch, raws, strict=True):
                     raw = raw or b""
-                    entries = np.frombuffer(raw, dtype=_POSTING)
+                    entries = np.frombuffer(raw, dtype=POSTING)
                     kept = entries[~_is_dead(entries["doc"], dead)]
                     keys = [
                         self.keys.postings(term),
@@ -394,7 +303,7 @@ class SearchIndex:
         self._extend_published(new_published or b"", int(last or 0))
         for word in words:
             for _ in word.terms:
-                word.found.append(np.frombuffer(raws.pop(0) or b"", dtype=_POSTING))
+                word.found.append(np.frombuffer(raws.pop(0) or b"", dtype=POSTING))
         ranking = self._rank(words, dead_raw or b"", int(documents or 0), offset + limit)
         page = ranking.best[offset:]
         if not len(page):
@@ -432,8 +341,8 @@ class SearchIndex:
         chosen: list[str] = []
         postings = 0
         for term, size in zip(found[0::2], found[1::2], strict=True):
-            postings += int(size) // _POSTING.itemsize
-            if chosen and postings > PREFIX_POSTINGS:
+            postings += int(size) // POSTING.itemsize
+            if chosen and postings > PREFIXPOSTINGS:
                 break
             chosen.append(str(term))
         return list(dict.fromkeys([*chosen, stem(prefix)]))

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.news.persian import ZWNJ, normalize, repair_word, search_key
+from bot.news.halfspace import repair_word
+from bot.news.persian import ZWNJ, normalize, search_key
 from tests.conftest import ARTICLES, FIXTURES, read_tsv
 
 SHARED = read_tsv(FIXTURES / "zwnj.tsv")

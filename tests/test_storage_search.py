@@ -10,8 +10,8 @@ from bot.news.article import Article
 from bot.news.parse import parse_file
 from storage.articles import ArticleStore, Saved
 from storage.keys import Keys
+from storage.postings import impact, postings
 from storage.redis import awaited
-from storage.search import impact, postings
 from tests.conftest import ARTICLES
 from tests.support.storage_fixtures import snapshot
 

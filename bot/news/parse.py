@@ -26,16 +26,16 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.news import jalali
-from bot.news.article import MAX_TITLE_CHARS, TEHRAN, Article, KeyPoint, Quote, stable_id
-from bot.news.persian import normalize, search_key, to_ascii_digits
+from bot.news.article import MAX_TITLE_CHARS, Article, KeyPoint, Quote, stable_id
+from bot.news.pagemeta import Meta, compact_key, published, take_metadata
+from bot.news.persian import normalize, search_key
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +52,9 @@ class ParseError(ValueError):
         return ParseError, (self.name, self.problem)  # picklable, for parsing in other processes
 
 
-def _compact_key(text: str) -> str:
-    """The search key without spaces: «به اشتراک بگذارید» and «به‌اشتراک بگذارید» agree."""
-    return search_key(text).replace(" ", "")
-
-
 # Lines the page prints around every article.
 _FURNITURE = frozenset(
-    _compact_key(line)
+    compact_key(line)
     for line in (
         "این خبر را به اشتراک بگذارید",
         "اشتراک گذاری",
@@ -72,57 +67,6 @@ _FURNITURE = frozenset(
 )
 _FURNITURE_MAX_CHARS = 40
 _PUNCTUATION_ONLY = re.compile(r"^[\W_]*$")
-_BULLET = re.compile(r"^[\s•·▪◾●○*\-–—]+")
-
-_MONTHS_EN = {
-    name: number
-    for number, name in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
-        start=1,
-    )
-}
-_TIME = r"(?:\s*[,،\-–]?\s*(?:ساعت\s*)?(?P<time>\d{1,2}:\d{2}))?"
-_MONTH_EN = r"(?P<mon>[a-z]{3})[a-z]*\.?,?"
-_GREGORIAN = (
-    re.compile(rf"^(?P<y>\d{{4}})\s+{_MONTH_EN}\s+(?P<d>\d{{1,2}}){_TIME}$", re.I),
-    re.compile(rf"^(?P<d>\d{{1,2}})\s+{_MONTH_EN}\s+(?P<y>\d{{4}}){_TIME}$", re.I),
-    re.compile(rf"^(?P<y>\d{{4}})-(?P<m>\d{{2}})-(?P<d>\d{{2}}){_TIME}$"),
-)
-_JALALI = re.compile(
-    r"^(?:(?P<weekday>[^\d]+?)\s*[,،]?\s*)?"
-    rf"(?P<d>\d{{1,2}})\s+(?P<month>[^\d\s]+)\s+(?P<y>1[34]\d\d){_TIME}$"
-)
-_HIJRI_MONTHS = frozenset(
-    _compact_key(name)
-    for name in (
-        "محرم",
-        "صفر",
-        "ربیع الاول",
-        "ربیع الثانی",
-        "ربیع الآخر",
-        "جمادی الاولی",
-        "جمادی الاول",
-        "جمادی الثانیه",
-        "جمادی الثانی",
-        "جمادی الآخره",
-        "رجب",
-        "شعبان",
-        "رمضان",
-        "شوال",
-        "ذیقعده",
-        "ذی القعده",
-        "ذیحجه",
-        "ذی الحجه",
-    )
-)
-_HIJRI = re.compile(
-    r"^(?:(?P<weekday>\S+)\s+)?(?P<d>\d{1,2})\s+(?P<month>\D+?)\s+(?P<y>1[45]\d\d)$"
-)
-_CODE = re.compile(r"^کد\s*(?:مطلب|خبر)\s*:\s*(?P<id>\S+)$")
-_SHORT_LINK = re.compile(r"^لینک\s*کوتاه\s*:\s*(?P<link>\S+)$")
-_URL_LINE = re.compile(
-    r"^(?:(?:لینک|نشانی|آدرس)(?:\s*(?:خبر|مطلب))?\s*:\s*)?(?P<url>https?://\S+)$"
-)
 
 _LABEL_MAX_WORDS = 10
 _LABEL_MAX_CHARS = 90
@@ -151,27 +95,16 @@ class _Unit:
     boxed: bool
 
 
-@dataclass
-class _Meta:
-    code: str | None = None
-    short_link: str | None = None
-    url: str | None = None
-    gregorian: date | None = None
-    jalali: date | None = None
-    hijri: str | None = None
-    time: tuple[int, int] | None = None
-
-
 def parse_text(text: str, *, name: str = "<text>", source: str | None = None) -> Article:
     """The Article in a raw page's text. Raises ParseError when it is not an article."""
     if "\x00" in text:
         raise ParseError(name, "binary data, not article text")
-    meta = _Meta()
+    meta = Meta()
     units: list[_Unit] = []
     for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         boxed = raw.startswith("\u00a0") or raw.startswith(" \u00a0")
         line = normalize(raw)
-        if not line or _is_furniture(line) or _take_metadata(line, meta, name):
+        if not line or _is_furniture(line) or take_metadata(line, meta, name):
             continue
         units.append(_Unit(line, boxed))
     if not units:
@@ -287,133 +220,14 @@ def _decode(data: bytes, name: str) -> str:
 def _is_furniture(line: str) -> bool:
     if _PUNCTUATION_ONLY.match(line):
         return True
-    return len(line) <= _FURNITURE_MAX_CHARS and _compact_key(line) in _FURNITURE
-
-
-# ---------------------------------------------------------------------------------------------
-# Metadata lines: dates, the article code, links.
-
-
-def _take_metadata(line: str, meta: _Meta, name: str) -> bool:
-    """Record the line in meta when it is metadata; say whether it was."""
-    bare = to_ascii_digits(_BULLET.sub("", line)).strip()
-    if match := _CODE.match(bare):
-        meta.code = meta.code or match["id"]
-        return True
-    if match := _SHORT_LINK.match(bare):
-        meta.short_link = meta.short_link or match["link"]
-        return True
-    if match := _URL_LINE.match(bare):
-        meta.url = meta.url or match["url"]
-        return True
-    return _take_date(bare, line, meta, name)
-
-
-def _take_date(bare: str, line: str, meta: _Meta, name: str) -> bool:
-    if len(bare) > 60:
-        return False
-    return (
-        _take_gregorian(bare, meta, name)
-        or _take_jalali(bare, meta, name)
-        or _take_hijri(bare, line, meta)
-    )
-
-
-def _take_gregorian(bare: str, meta: _Meta, name: str) -> bool:
-    if found := _gregorian(bare):
-        match, ymd = found
-        day = _make_date(name, bare, date, ymd)
-        if day and meta.gregorian and day != meta.gregorian:
-            log.warning(
-                "%s: two Gregorian dates, %s and %s; using the first", name, meta.gregorian, day
-            )
-        meta.gregorian = meta.gregorian or day
-        _take_time(match, meta)
-        return True
-    return False
-
-
-def _take_jalali(bare: str, meta: _Meta, name: str) -> bool:
-    if (match := _JALALI.match(bare)) and (month := jalali.month_number(match["month"])):
-        weekday = (match["weekday"] or "").strip()
-        if weekday and jalali.weekday_number(weekday) is None:
-            return False
-        day = _make_date(name, bare, jalali.to_gregorian, (int(match["y"]), month, int(match["d"])))
-        if day and weekday and jalali.weekday_number(weekday) != jalali.jalali_weekday(day):
-            log.warning(
-                "%s: the Jalali line says %s but %s is a %s",
-                name,
-                weekday,
-                bare,
-                jalali.WEEKDAYS[jalali.jalali_weekday(day)],
-            )
-        if day and meta.jalali and day != meta.jalali:
-            log.warning("%s: two Jalali dates disagree (%s); using the first", name, bare)
-        meta.jalali = meta.jalali or day
-        _take_time(match, meta)
-        return True
-    return False
-
-
-def _take_hijri(bare: str, line: str, meta: _Meta) -> bool:
-    match = _HIJRI.match(bare)
-    if match and _compact_key(match["month"]) in _HIJRI_MONTHS:
-        meta.hijri = meta.hijri or _BULLET.sub("", line)
-        return True
-    return False
-
-
-def _gregorian(bare: str) -> tuple[re.Match[str], tuple[int, int, int]] | None:
-    for pattern in _GREGORIAN:
-        if match := pattern.match(bare):
-            groups = match.groupdict()
-            month = int(groups["m"]) if groups.get("m") else _MONTHS_EN.get(groups["mon"].lower())
-            if month is None:
-                return None
-            return match, (int(match["y"]), month, int(match["d"]))
-    return None
-
-
-def _make_date(
-    name: str, line: str, build: Callable[[int, int, int], date], ymd: tuple[int, int, int]
-) -> date | None:
-    try:
-        return build(*ymd)
-    except ValueError:
-        log.warning("%s: ignoring a date that does not exist: %s", name, line)
-        return None
-
-
-def _take_time(match: re.Match[str], meta: _Meta) -> None:
-    if match["time"] and meta.time is None:
-        hour, minute = (int(part) for part in match["time"].split(":"))
-        if hour < 24 and minute < 60:
-            meta.time = (hour, minute)
-
-
-def _published(meta: _Meta, name: str) -> date | datetime | None:
-    day = meta.gregorian or meta.jalali
-    if meta.gregorian and meta.jalali and meta.gregorian != meta.jalali:
-        log.warning(
-            "%s: the Jalali line is %s but the Gregorian line says %s; using the Gregorian line",
-            name,
-            meta.jalali,
-            meta.gregorian,
-        )
-    if day is None:
-        if meta.hijri:
-            log.warning("%s: only a Hijri date (%s); published left empty", name, meta.hijri)
-        return None
-    if meta.time:
-        return datetime(day.year, day.month, day.day, *meta.time, tzinfo=TEHRAN)
-    return day
+    return len(line) <= _FURNITURE_MAX_CHARS and compact_key(line) in _FURNITURE
 
 
 # ---------------------------------------------------------------------------------------------
 # The article text: title, lead, key points, paragraphs, quotes.
 
 
-def _build(units: list[_Unit], meta: _Meta, *, name: str, source: str | None) -> Article:
+def _build(units: list[_Unit], meta: Meta, *, name: str, source: str | None) -> Article:
     if not _mostly_persian(unit.text for unit in units):
         raise ParseError(name, "no Persian text: this is not a Persian news article")
     title = units[0].text
@@ -461,7 +275,7 @@ def _build(units: list[_Unit], meta: _Meta, *, name: str, source: str | None) ->
                 "key_points": key_points,
                 "quotes": quotes,
                 "paragraphs": paragraphs,
-                "published": _published(meta, name),
+                "published": published(meta, name),
                 "hijri_date": meta.hijri,
                 "short_link": meta.short_link,
                 "url": meta.url,

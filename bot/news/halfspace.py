@@ -1,0 +1,279 @@
+"""Half-spaces lost in scraping: «میتوان» → «می‌توان», «ظرفیتهای» → «ظرفیت‌های».
+
+Every decision is checked against the lexicon (bot.news.lexicon): a word the curated lemma list
+has as it is stays as it is (بهترین، میدان، همشهری); a split is taken when the split spelling
+is clearly more frequent, or when the word is a known stem with a prefix or suffix that takes a
+half-space. When unsure, nothing changes. Runs on masked text (bot.news.persian): URLs and
+Latin runs are out of reach.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+
+from bot.news.lexicon import lexicon
+from bot.news.script import LETTER as _LETTER
+from bot.news.script import LETTER_SET, ZWNJ
+
+# Letters that never join the next one: no half-space is needed (or wanted) after them.
+_NON_JOINING = frozenset("اآأإٱدذرزژوؤءۀ")
+_CLEARLY_MORE = 0.3  # Zipf units: about twice as frequent
+_COMPARABLE = 0.5  # Zipf units: about as frequent
+# Web text glues suffixes often (بزرگتر is 6× more frequent there than بزرگ‌تر), so after a
+# known stem an attested split spelling is taken even when it is up to 10× rarer.
+_RARER_BUT_ATTESTED = 1.0
+_COMMON_WORD = 3.5  # Zipf: a word seen about 3 times in a million
+_COMPOUND_PART = 3
+_MIN_PART = 2
+_MAX_WORD = 30  # longer runs of letters are not words (and would cost quadratic time)
+_PREVERBS = ("", "بر", "در", "باز", "فرا", "ور", "وا")
+_VERB_PREFIXES = ("می", "نمی")
+# Suffix → what the stem before it must be: "" anything known, "AJ" an adjective,
+# "ه" a word ending in silent «ه» (نماینده‌ای، شده‌اند), "repaired" a stem that itself lost a
+# half-space (حمل‌ونقلی).
+_SUFFIXES: dict[str, str] = {
+    "هایشان": "",
+    "هایتان": "",
+    "هایمان": "",
+    "هایش": "",
+    "هایم": "",
+    "هایت": "",
+    "هایی": "",
+    "های": "",
+    "ها": "",
+    "ترین": "AJ",
+    "تری": "AJ",
+    "تر": "AJ",
+    "شده": "",
+    "اند": "ه",
+    "ای": "ه",
+    "ام": "ه",
+    "ات": "ه",
+    "اش": "ه",
+    "ایم": "ه",
+    "اید": "ه",
+    "ی": "repaired",
+}
+_NOUN_ENDINGS = ("ی", "ها", "های", "هایی", "ان")
+# Written apart by mistake: «ظرفیت های», «کوچک تر» (only the suffixes that are never words).
+_SPACED_SUFFIXES = ("هایشان", "هایتان", "هایمان", "هایش", "هایم", "هایی", "های", "ها", "ترین")
+_WORD = f"[{_LETTER}]+"
+_TOKEN = re.compile(f"([{_LETTER}{ZWNJ}]+)")
+# Both start with a literal, so the regex engine skips ahead to candidates; what stands
+# before the match is checked by hand.
+_SPACED_PREFIX = re.compile(f"می ({_WORD})(?![{_LETTER}{ZWNJ}])")
+_SPACED_SUFFIX = re.compile(f" ({'|'.join(_SPACED_SUFFIXES)}|تری|تر)(?![{_LETTER}{ZWNJ}])")
+
+
+def _attach(stem: str, suffix: str) -> str:
+    return f"{stem}{suffix}" if stem[-1] in _NON_JOINING else f"{stem}{ZWNJ}{suffix}"
+
+
+def _word_before(text: str, end: int) -> str:
+    start = end
+    while start > 0 and (text[start - 1] in LETTER_SET or text[start - 1] == ZWNJ):
+        start -= 1
+    return text[start:end]
+
+
+def _join_spaced_prefixes(text: str) -> str:
+    lex = lexicon()
+
+    def join(match: re.Match[str]) -> str:
+        start, rest = match.start(), match.group(1)
+        if start > 0 and text[start - 1] == "ن":
+            start -= 1
+        if start > 0 and (text[start - 1] in LETTER_SET or text[start - 1] == ZWNJ):
+            return match.group()  # the end of a longer word: اسلامی، رسمی
+        joined = f"می{ZWNJ}{rest}"
+        if lex.is_verb_form(rest) or lex.frequency(joined) > lex.frequency(rest):
+            return joined
+        return match.group()
+
+    return _SPACED_PREFIX.sub(join, text)
+
+
+def _join_spaced_suffixes(text: str) -> str:
+    lex = lexicon()
+
+    def join(match: re.Match[str]) -> str:
+        suffix = match.group(1)
+        stem = _word_before(text, match.start())
+        if not stem or stem[-1] == ZWNJ:
+            return match.group()
+        # «تر» is also a word (wet): joined only where the corpus shows the comparative.
+        if suffix in ("تر", "تری") and not lex.frequency(_attach(stem, suffix)):
+            return match.group()
+        return suffix if stem[-1] in _NON_JOINING else f"{ZWNJ}{suffix}"
+
+    return _SPACED_SUFFIX.sub(join, text)
+
+
+@lru_cache(maxsize=65_536)
+def repair_word(word: str) -> str:
+    """The word with the half-spaces it lost put back, when the lexicon is sure; else as is."""
+    lex = lexicon()
+    if not 2 * _MIN_PART <= len(word) <= _MAX_WORD:
+        return word
+    glued = lex.frequency(word)
+    if glued and not lex.spellings_with_half_spaces(word):
+        # Every change below needs either an unknown glued word or an attested split
+        # spelling; a known word with no half-spaced spelling in the lexicon stays.
+        return word
+    if lex.is_lemma(word):
+        # A word in its own right (بهترین، میدان، همشهری): split only when the corpus
+        # clearly prefers the split spelling.
+        return _attested_split(word, glued, lemma=True) or word
+    return (
+        _attested_split(word, glued, lemma=False)
+        or _verb_prefix(word, glued)
+        or _known_suffix(word, glued)
+        or _lemma_split(word)
+        or _two_common_words(word, glued)
+        or word
+    )
+
+
+def _split_points(word: str) -> Iterator[int]:
+    """Where a half-space may go: between two parts of two letters or more, after a letter
+    that joins the next one."""
+    for cut in range(_MIN_PART, len(word) - _MIN_PART + 1):
+        if word[cut - 1] not in _NON_JOINING:
+            yield cut
+
+
+def _attested_split(word: str, glued: float, *, lemma: bool) -> str | None:
+    """One half-space where the corpus shows that spelling: clearly more often than the glued
+    one, or (two known words, the glued form no lemma) about as often: همان‌طور."""
+    lex = lexicon()
+    best, best_frequency = None, 0.0
+    for candidate in lex.spellings_with_half_spaces(word):
+        left, _, right = candidate.partition(ZWNJ)
+        if ZWNJ in right or len(left) < _MIN_PART or len(right) < _MIN_PART:
+            continue
+        frequency = lex.frequency(candidate)
+        needed = glued + _CLEARLY_MORE
+        if not lemma and lex.known(left) and lex.known(right):
+            needed = glued - _COMPARABLE
+        if frequency and frequency >= needed and frequency > best_frequency:
+            best, best_frequency = candidate, frequency
+    return best
+
+
+def _verb_prefix(word: str, glued: float) -> str | None:
+    """می / نمی before a conjugated verb (after a preverb: برمی‌گردد). Glued, such a word is
+    always the verb misspelt, so the split is taken unless the corpus knows only the glued
+    spelling."""
+    lex = lexicon()
+    for preverb in _PREVERBS:
+        for prefix in _VERB_PREFIXES:
+            head = preverb + prefix
+            rest = word[len(head) :]
+            if not word.startswith(head) or len(rest) < _MIN_PART:
+                continue
+            candidate = f"{head}{ZWNJ}{rest}"
+            if lex.is_verb_form(rest) and (not glued or lex.frequency(candidate)):
+                return None if _noun_reading(word) else candidate
+    return None
+
+
+def _noun_reading(word: str) -> bool:
+    """Also a noun with a suffix (میدانی = میدان + ی, not می‌دانی): then it is ambiguous."""
+    lex = lexicon()
+    return any(
+        word.endswith(suffix) and lex.has_tag(word[: -len(suffix)], "N") for suffix in _NOUN_ENDINGS
+    )
+
+
+def _known_suffix(word: str, glued: float) -> str | None:
+    """A known word and a suffix written with a half-space: ظرفیت‌های، نماینده‌ای، کوچک‌تر.
+
+    Where a word splits more than one way (نماینده+ای or نمایند+های), the reading with the
+    more frequent stem wins; when that reading needs no half-space, nothing changes. A glued
+    word the corpus knows is split only when the split spelling is attested too."""
+    lex = lexicon()
+    readings = []
+    for suffix, needs in _SUFFIXES.items():
+        stem = word[: -len(suffix)]
+        if not word.endswith(suffix) or len(stem) < _MIN_PART:
+            continue
+        if (
+            (needs != "repaired" and not lex.known(stem))
+            or (needs == "AJ" and not lex.has_tag(stem, "AJ"))
+            or (needs == "ه" and stem[-1] != "ه")
+            or (needs == "repaired" and repair_word(stem) == stem)
+        ):
+            continue
+        readings.append((lex.frequency(stem), stem, suffix))
+    if not readings:
+        return None
+    _, stem, suffix = max(readings)
+    needs = _SUFFIXES[suffix]
+    # «ی» after a repaired stem joins it directly: حمل‌ونقل + ی → حمل‌ونقلی.
+    repaired = repair_word(stem)
+    candidate = repaired + suffix if needs == "repaired" else _attach(repaired, suffix)
+    if candidate == word:
+        return None
+    if not glued or lex.frequency(candidate) >= glued - _RARER_BUT_ATTESTED:
+        return candidate
+    return None
+
+
+def _lemma_split(word: str) -> str | None:
+    """A compound the lemma list spells with a half-space (کلان‌شهر، تام‌الاختیار), when it
+    does not list the glued spelling."""
+    lex = lexicon()
+    lemmas = [c for c in lex.spellings_with_half_spaces(word) if lex.is_lemma(c)]
+    return min(lemmas, key=lambda c: c.count(ZWNJ)) if lemmas else None
+
+
+def _two_common_words(word: str, glued: float) -> str | None:
+    """A word the corpus never shows that is two common words glued: برقی‌سازی،
+    رحمانی‌فضلی. The split with the more frequent rarer half wins."""
+    if glued:
+        return None
+    lex = lexicon()
+    best, best_score = None, _COMMON_WORD
+    for cut in _split_points(word):
+        left, right = word[:cut], word[cut:]
+        if min(len(left), len(right)) < _COMPOUND_PART:
+            continue
+        score = min(lex.frequency(left), lex.frequency(right))
+        if score >= best_score:
+            best, best_score = f"{left}{ZWNJ}{right}", score
+    return best
+
+
+def join_spaced(text: str) -> str:
+    """«می توان» → «می‌توان», «ظرفیت های» → «ظرفیت‌های»."""
+    if "می " in text:
+        text = _join_spaced_prefixes(text)
+    if " ها" in text or " تر" in text:
+        text = _join_spaced_suffixes(text)
+    return text
+
+
+_REPAIRED: dict[str, str] = {}
+_REPAIRED_MAX = 200_000
+
+
+def clear_word_cache() -> None:
+    """Forget every word repaired so far (for measuring the cold path)."""
+    _REPAIRED.clear()
+    repair_word.cache_clear()
+
+
+def restore_half_spaces(text: str) -> str:
+    parts = _TOKEN.split(join_spaced(text))
+    words = parts[1::2]
+    if len(_REPAIRED) > _REPAIRED_MAX:
+        _REPAIRED.clear()
+    for index, word in enumerate(words):
+        repaired = _REPAIRED.get(word)
+        if repaired is None:
+            repaired = _REPAIRED[word] = word if ZWNJ in word else repair_word(word)
+        words[index] = repaired
+    parts[1::2] = words
+    return "".join(parts)
