@@ -57,6 +57,7 @@ most PREFIX_EXPANSIONS, and no more than PREFIXPOSTINGS postings in all (beyond 
 a two-letter prefix of common words would otherwise read megabytes at every keystroke."""
 
 MAX_QUERY_WORDS = 16
+COORDINATION = 0.0
 COMPACT_BATCH = 200
 APPEND_CHUNK = 5_000
 """Terms per append script call: long enough to save round trips, short enough not to
@@ -386,14 +387,9 @@ class SearchIndex:
             scores[present] += impacts * (idf * (K1 + 1) / IMPACT_LEVELS)
             matched[present] += 1
         candidates = np.flatnonzero(matched)
-        quantized = np.minimum(
-            (scores[candidates] * _SCORE_SCALE).astype(np.int64), (1 << _SCORE_BITS) - 1
-        )
-        order_key = -(
-            (matched[candidates].astype(np.int64) << _MATCHED_SHIFT)
-            | (quantized << 32)
-            | self._published[candidates].astype(np.int64)
-        )
+        final = scores[candidates] * (matched[candidates] / len(words)) ** COORDINATION
+        quantized = np.minimum((final * _SCORE_SCALE).astype(np.int64), (1 << 31) - 1)
+        order_key = -((quantized << 32) | self._published[candidates].astype(np.int64))
         wanted = min(wanted, len(candidates))
         if wanted < len(candidates):
             top = np.argpartition(order_key, wanted - 1)[:wanted]

@@ -63,6 +63,10 @@ def stem(term: str) -> str:
     """The term without a plural or comparative suffix, when the lexicon agrees."""
     folded = _folded_lexicon()
     known, lemmas, spelled, glued = folded.known, folded.lemmas, folded.spelled, folded.glued
+    # «ای» after a silent «ه» (جاده‌ای, هسته‌ای) reads like the plural «های» once the
+    # half-space is gone: the lexicon's half-spaced spellings say which it is.
+    if term.endswith("های") and (single := term[:-2]) in known and _adjective(term):
+        return single
     for suffix in _PLURAL:
         rest = term[: -len(suffix)]
         if not term.endswith(suffix) or len(rest) < _MIN_STEM:
@@ -86,9 +90,22 @@ def stem(term: str) -> str:
             return rest
     for suffix in _OTHER:
         rest = term[: -len(suffix)]
-        if term.endswith(suffix) and len(rest) >= _MIN_STEM + 1 and rest in known:
+        if (
+            term.endswith(suffix)
+            and len(rest) >= _MIN_STEM + 1
+            and rest in known
+            # «فیلتر» is no comparative of «فیل»: a word more common than what is left
+            and (suffix == "ان" or spelled.get(rest, 0.0) > glued.get(term, 0.0))
+        ):
             return rest
     return term
+
+
+def _adjective(term: str) -> bool:
+    """Whether a glued «…های» is more often «…ه‌ای» than «…‌های» in the lexicon."""
+    zipf = lexicon().zipf
+    single = zipf.get(f"{term[:-2]}{ZWNJ}ای", 0.0)
+    return single > zipf.get(f"{term[:-3]}{ZWNJ}های", 0.0) and single > 0.0
 
 
 def terms(text: str, *, normalized: bool = False) -> list[str]:
