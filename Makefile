@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint install clean
+.PHONY: run test test-fast lint install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,13 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+# The loop while working: no process, benchmark or multi-second bot tests (pytest -m "not slow").
+test-fast: $(STAMP)
+	$(VENV)/bin/python tests/support/with_redis.py $(VENV)/bin/pytest -q -m "not slow"
 
 test: lint
 	$(VENV)/bin/python tests/support/with_redis.py $(VENV)/bin/pytest

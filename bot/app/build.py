@@ -111,7 +111,7 @@ def build(settings: Settings, services: Services) -> KhabarApplication:
     )
     application.bot_data.services = services
     guard.register(application)
-    admin.register(application, settings.admin_ids)
+    admin.register(application, settings)
     reader.register(application)
     inline.register(application)
     application.add_error_handler(_on_error)
