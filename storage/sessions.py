@@ -21,12 +21,14 @@ DRAFT_TTL = 24 * 3600
 # the update that crosses the limit is told so (SET NX on the mute key), atomically.
 # KEYS: count, mute; ARGV: limit, window seconds, mute seconds. Returns 0 go on, 1 tell, 2 drop.
 _FLOOD = """
-if redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
-if count <= tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[2], 1, 'EX', ARGV[3])
-redis.call('DEL', KEYS[1])
+local count_key, mute_key = KEYS[1], KEYS[2]
+local limit, window, mute_for = tonumber(ARGV[1]), ARGV[2], ARGV[3]
+if redis.call('EXISTS', mute_key) == 1 then return 2 end
+local count = redis.call('INCR', count_key)
+if count == 1 then redis.call('EXPIRE', count_key, window) end
+if count <= limit then return 0 end
+redis.call('SET', mute_key, 1, 'EX', mute_for)
+redis.call('DEL', count_key)
 return 1
 """
 
