@@ -109,6 +109,7 @@ def line_number(report: str, pattern: str) -> int:
 
 
 # 1. Only admins -----------------------------------------------------------------------------
+@pytest.mark.slow
 async def test_admin_commands_from_a_reader_get_the_unknown_command_answer() -> None:
     async with admin_bot() as h:
         chats = range(20_001, 20_006)
@@ -133,6 +134,7 @@ async def test_admin_commands_from_a_reader_get_the_unknown_command_answer() -> 
         assert h.telegram.errors == []
 
 
+@pytest.mark.slow
 async def test_an_admin_button_pressed_by_a_reader_is_refused_as_stale() -> None:
     async with admin_bot() as h:
         chats = range(20_101, 20_104)
@@ -166,6 +168,7 @@ async def test_breaking_alone_asks_for_the_text() -> None:
         assert h.telegram.errors == []
 
 
+@pytest.mark.slow
 async def test_breaking_previews_the_card_and_discarding_sends_nothing() -> None:
     async with admin_bot() as h:
         chats = range(20_201, 20_204)
@@ -194,6 +197,7 @@ async def test_breaking_previews_the_card_and_discarding_sends_nothing() -> None
         assert h.telegram.errors == []
 
 
+@pytest.mark.slow
 async def test_pressing_send_twice_delivers_once() -> None:
     async with admin_bot() as h:
         chats = range(20_301, 20_311)
@@ -212,6 +216,7 @@ async def test_pressing_send_twice_delivers_once() -> None:
         assert h.telegram.errors == []
 
 
+@pytest.mark.slow
 async def test_a_second_press_of_send_leaves_the_delivery_report_in_place() -> None:
     async with admin_bot() as h:
         chats = range(20_401, 20_404)
@@ -269,6 +274,7 @@ async def test_breaking_in_reply_to_a_utf16_file_previews_it_like_the_file_alone
 
 
 # 4. Articles fed in as files; publishing -----------------------------------------------------
+@pytest.mark.slow
 async def test_an_admins_txt_file_is_stored_offered_and_published_to_the_channel_once() -> None:
     article = parse_file(PAGE)
     telegram = FakeTelegram(LIMITS)
@@ -350,6 +356,7 @@ async def test_send_breaking_on_a_stored_article_previews_and_sends_it_as_breaki
     ],
     ids=["binary", "not-persian", "over-1-MB"],
 )
+@pytest.mark.slow
 async def test_a_txt_file_that_is_not_an_article_is_refused_with_the_problem(
     name: str,
     content: bytes,
@@ -417,6 +424,7 @@ async def test_an_admins_short_text_is_a_search_like_a_readers() -> None:
 
 
 # 7. /stats -------------------------------------------------------------------------------------
+@pytest.mark.slow
 async def test_stats_shows_subscribers_by_kind_articles_and_running_deliveries() -> None:
     telegram = FakeTelegram(LIMITS)
     async with admin_bot(telegram, broadcast_rate=5, **with_channel(telegram)) as h:
@@ -469,6 +477,7 @@ async def started(h: Harness, chats: range, at_least: int = 5) -> Sent:
     return progress
 
 
+@pytest.mark.slow
 async def test_cancel_stops_a_running_delivery_and_reports_the_skipped_chats() -> None:
     async with admin_bot(broadcast_rate=STEADY) as h:
         progress = await started(h, CANCEL_CHATS)
@@ -499,6 +508,7 @@ async def test_cancel_stops_a_running_delivery_and_reports_the_skipped_chats() -
         assert h.telegram.errors == []
 
 
+@pytest.mark.slow
 async def test_the_stop_button_under_the_progress_cancels_the_delivery() -> None:
     async with admin_bot(broadcast_rate=STEADY) as h:
         progress = await started(h, CANCEL_CHATS)
@@ -516,6 +526,7 @@ async def test_the_stop_button_under_the_progress_cancels_the_delivery() -> None
         assert h.telegram.errors == []
 
 
+@pytest.mark.slow
 async def test_no_chat_gets_the_card_once_the_cancel_is_noticed() -> None:
     async with admin_bot(broadcast_rate=20) as h:
         chats = range(21_501, 21_901)  # 20 s at 20 a second
@@ -528,6 +539,7 @@ async def test_no_chat_gets_the_card_once_the_cancel_is_noticed() -> None:
         assert subscribers_sent(h, chats) == noticed, "sent after the cancel was noticed"
 
 
+@pytest.mark.slow
 async def test_the_report_of_a_cancelled_delivery_gives_the_rate_of_messages_sent() -> None:
     async with admin_bot(broadcast_rate=STEADY) as h:
         progress = await started(h, CANCEL_CHATS)
@@ -542,6 +554,7 @@ async def test_the_report_of_a_cancelled_delivery_gives_the_rate_of_messages_sen
 
 
 # 9. /retract -----------------------------------------------------------------------------------
+@pytest.mark.slow
 async def test_retract_deletes_every_message_the_delivery_sent() -> None:
     async with admin_bot() as h:
         chats = range(22_001, 22_021)
@@ -594,6 +607,7 @@ PROGRESS_LINES = re.compile(
 )
 
 
+@pytest.mark.slow
 async def test_progress_is_edited_every_few_seconds_then_replaced_by_the_report() -> None:
     # The period is a setting (3 s by default); 1 s here keeps the test short.
     async with admin_bot(broadcast_rate=10, progress_seconds=1.0) as h:

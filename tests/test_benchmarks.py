@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # processes or benchmarks: not in make test-fast
+
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 

@@ -13,12 +13,15 @@ import uuid
 from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp import web
 from redis.asyncio import Redis
 
 from handlers import texts
 from tests.support.fake_telegram import TOKEN, FakeTelegram, serve
 from tests.support.storage_fixtures import TEST_REDIS_URL, drop_prefix
+
+pytestmark = pytest.mark.slow  # processes or benchmarks: not in make test-fast
 
 
 def environment(url: str, prefix: str) -> dict[str, str]:

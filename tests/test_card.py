@@ -219,6 +219,7 @@ def articles(draw: st.DrawFn) -> Article:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(articles())
+@pytest.mark.slow
 def test_every_card_is_valid_telegram_html_and_shows_the_essentials(article: Article) -> None:
     messages = render(article)
     assert 1 <= len(messages) <= MAX_MESSAGES
@@ -245,6 +246,7 @@ def test_pathological_paragraphs_render_in_linear_time() -> None:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(articles())
+@pytest.mark.slow
 def test_a_one_message_card_is_valid_and_keeps_the_title(article: Article) -> None:
     [message] = render(article, max_messages=1)
     shown = check_message(message.payload()).text

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
+import pytest
+
 from bot.delivery.start import post_to_channels
 from bot.news.article import TEHRAN, Article
 from bot.news.card import payloads
@@ -42,6 +44,7 @@ async def posts(h: Harness, chat: int, count: int) -> list[str]:
     return [sent.text.splitlines()[0] for sent in h.telegram.chat(chat)]
 
 
+@pytest.mark.slow
 async def test_every_new_article_goes_to_each_channel_once() -> None:
     settings = {**FAST_SETTINGS, "channel_ids": [CHANNEL, OTHER]}
     async with running_bot(with_channels(), **settings) as h:
@@ -56,6 +59,7 @@ async def test_every_new_article_goes_to_each_channel_once() -> None:
         assert h.telegram.duplicates() == {}
 
 
+@pytest.mark.slow
 async def test_archive_articles_are_not_posted() -> None:
     async with running_bot(with_channels(), **FAST_SETTINGS, channel_ids=[CHANNEL]) as h:
         await h.store.save_many(
@@ -64,6 +68,7 @@ async def test_archive_articles_are_not_posted() -> None:
         assert await posts(h, CHANNEL_ID, 1) == ["خبر امروز"]
 
 
+@pytest.mark.slow
 async def test_a_breaking_item_reaches_the_channel_once_with_the_subscribers() -> None:
     async with running_bot(with_channels(), **FAST_SETTINGS, channel_ids=[CHANNEL]) as h:
         h.telegram.add_private_chats([7001])
@@ -77,6 +82,7 @@ async def test_a_breaking_item_reaches_the_channel_once_with_the_subscribers() -
         assert reply.text == texts.ALREADY_POSTED
 
 
+@pytest.mark.slow
 async def test_two_processes_posting_one_article_post_it_once() -> None:
     async with running_bot(with_channels(), **FAST_SETTINGS, channel_ids=[CHANNEL]) as h:
         article = news("race", "خبر همزمان")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.delivery.start import start_breaking
 from bot.news.article import Article
 from handlers import texts
@@ -59,6 +61,7 @@ async def finished(h: Harness, progress: Sent, timeout: float = 15) -> None:
         raise
 
 
+@pytest.mark.slow
 async def test_a_breaking_delivery_reaches_every_subscriber_exactly_once() -> None:
     telegram = FakeTelegram(FAST)
     async with running_bot(telegram, **FAST_SETTINGS) as h:
@@ -86,6 +89,7 @@ async def test_a_breaking_delivery_reaches_every_subscriber_exactly_once() -> No
         assert [e for e in telegram.errors if "blocked" not in e[1]] == []
 
 
+@pytest.mark.slow
 async def test_readers_are_answered_first_while_a_broadcast_uses_the_whole_rate() -> None:
     telegram = FakeTelegram(Limits())  # Telegram's own: 30 messages/s for the whole bot
     async with running_bot(telegram, admin_ids=[ADMIN.id], broadcast_rate=30) as h:
@@ -102,6 +106,7 @@ async def test_readers_are_answered_first_while_a_broadcast_uses_the_whole_rate(
         assert telegram.rate_limited == 0, "replies and broadcast together stayed within 30/s"
 
 
+@pytest.mark.slow
 async def test_network_errors_are_retried_and_a_chat_that_keeps_failing_is_given_up() -> None:
     telegram = FakeTelegram(FAST)
     async with running_bot(telegram, **FAST_SETTINGS) as h:
@@ -122,6 +127,7 @@ async def test_network_errors_are_retried_and_a_chat_that_keeps_failing_is_given
         assert "Bad Gateway" in stats.text.splitlines()[-1]
 
 
+@pytest.mark.slow
 async def test_a_card_of_two_messages_reaches_each_chat_whole_and_in_order() -> None:
     telegram = FakeTelegram(FAST)
     async with running_bot(telegram, **FAST_SETTINGS) as h:

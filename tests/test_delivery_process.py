@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import pytest
 from redis.asyncio import Redis
 
 from bot.delivery.start import enqueue_if_free
@@ -25,6 +26,8 @@ from storage.redis import connect
 from storage.subscribers import ChatKind, Subscribers
 from tests.support.fake_telegram import TOKEN, FakeTelegram, Limits, serve
 from tests.support.storage_fixtures import TEST_REDIS_URL, drop_prefix
+
+pytestmark = pytest.mark.slow  # processes or benchmarks: not in make test-fast
 
 CHATS = range(20_001, 20_151)
 FEWER = range(20_001, 20_081)

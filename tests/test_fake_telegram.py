@@ -83,6 +83,7 @@ async def test_bad_messages_get_telegrams_400(
     assert fake.errors and fake.chat(7) == []
 
 
+@pytest.mark.slow
 async def test_rates_are_enforced_with_429_and_retry_after(
     telegram: tuple[FakeTelegram, str],
 ) -> None:
@@ -433,6 +434,7 @@ async def test_subscribers_and_stats_over_http() -> None:
         assert fake.chat_types[204] == "private" and 204 not in fake.blocked
 
 
+@pytest.mark.slow
 async def test_sending_stays_cheap_with_many_chats_and_messages() -> None:
     """No work per request that grows with what the server holds."""
     fake = FakeTelegram(Limits(*(1e9,) * len(dataclasses.fields(Limits))))

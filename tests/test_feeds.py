@@ -421,6 +421,7 @@ async def test_feed_dates_become_tehran_time(store: ArticleStore, site: Site) ->
         assert published.utcoffset() == timedelta(hours=3, minutes=30)
 
 
+@pytest.mark.slow
 async def test_broken_feeds_do_not_stop_the_others(
     store: ArticleStore, site: Site, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -527,6 +528,7 @@ async def wait_for(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) 
         await asyncio.sleep(0.05)
 
 
+@pytest.mark.slow
 async def test_two_pollers_one_lease_only_the_holder_polls_and_another_takes_over(
     store: ArticleStore, site: Site
 ) -> None:

@@ -48,6 +48,7 @@ def test_the_measures_are_the_textbook_ones() -> None:
     assert average_precision(["x", "a"], relevant) == pytest.approx(0.25)
 
 
+@pytest.mark.slow
 def test_the_relevance_script_prints_both_systems() -> None:
     result = subprocess.run(
         [sys.executable, "benchmarks/relevance.py"],
