@@ -68,6 +68,9 @@ class Quote(_Model):
     role: str | None = Field(default=None, max_length=300)
     text: str = Field(min_length=1)
     heading: str | None = Field(default=None, max_length=MAX_TITLE_CHARS)
+    position: int | None = Field(default=None, ge=0)
+    """Where the quote stands in the story: the number of body paragraphs before it; None puts
+    it after them all (articles from before quotes had a place)."""
 
     _normalize = field_validator("speaker", "role", "text", "heading", mode="before")(_normalized)
 
@@ -93,8 +96,12 @@ class Article(_Model):
     url: str | None = Field(default=None, max_length=2_000, pattern=r"^https?://[^\s<>\"]+$")
     tags: list[str] = Field(default_factory=list)
     breaking: bool = False
+    byline: str | None = Field(default=None, max_length=300)
+    """The desk or agency the article is from («گروه ورزشی», «ایسنا»); never a quote."""
 
-    _normalize = field_validator("title", "lead", "hijri_date", mode="before")(_normalized)
+    _normalize = field_validator("title", "lead", "hijri_date", "byline", mode="before")(
+        _normalized
+    )
 
     @field_validator("paragraphs", "tags", mode="before")
     @classmethod
@@ -108,7 +115,7 @@ class Article(_Model):
     def _drop_empty_items(cls, value: list[str]) -> list[str]:
         return [item for item in value if item]
 
-    @field_validator("lead")
+    @field_validator("lead", "byline")
     @classmethod
     def _empty_lead_is_none(cls, value: str | None) -> str | None:
         return value or None

@@ -30,32 +30,62 @@ _MIN_PART = 2
 _MAX_WORD = 30  # longer runs of letters are not words (and would cost quadratic time)
 _PREVERBS = ("", "بر", "در", "باز", "فرا", "ور", "وا")
 _VERB_PREFIXES = ("می", "نمی")
-# Suffix → what the stem before it must be: "" anything known, "AJ" an adjective,
-# "ه" a word ending in silent «ه» (نماینده‌ای، شده‌اند), "repaired" a stem that itself lost a
-# half-space (حمل‌ونقلی).
-_SUFFIXES: dict[str, str] = {
-    "هایشان": "",
-    "هایتان": "",
-    "هایمان": "",
-    "هایش": "",
-    "هایم": "",
-    "هایت": "",
-    "هایی": "",
-    "های": "",
-    "ها": "",
-    "ترین": "AJ",
-    "تری": "AJ",
-    "تر": "AJ",
-    "شده": "",
-    "اند": "ه",
-    "ای": "ه",
-    "ام": "ه",
-    "ات": "ه",
-    "اش": "ه",
-    "ایم": "ه",
-    "اید": "ه",
-    "ی": "repaired",
-}
+# Suffix, and what the stem before it must be: "" anything known, "AJ" an adjective,
+# "ه" a word ending in silent «ه» (نماینده‌ای، شده‌اند، درباره‌ی), "ی" a word ending in «ی»
+# (زندگی‌اش، مادری‌ام), "repaired" a stem that itself lost a half-space (حمل‌ونقلی، صاحب‌نامان).
+# A stem that lost a half-space may take any of them too (سرمایه‌گذاری‌ها).
+_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("هایشان", ""),
+    ("هایتان", ""),
+    ("هایمان", ""),
+    ("هایش", ""),
+    ("هایم", ""),
+    ("هایت", ""),
+    ("هایی", ""),
+    ("های", ""),
+    ("ها", ""),
+    ("ترین", "AJ"),
+    ("تری", "AJ"),
+    ("تر", "AJ"),
+    ("شده", ""),
+    ("اند", "ه"),
+    ("ای", "ه"),
+    ("ام", "ه"),
+    ("ات", "ه"),
+    ("اش", "ه"),
+    ("ایم", "ه"),
+    ("اید", "ه"),
+    ("ی", "ه"),
+    ("اش", "ی"),
+    ("ام", "ی"),
+    ("ای", "ی"),
+    ("اند", "ی"),
+    ("ی", "repaired"),
+    ("ان", "repaired"),
+)
+# Second halves of compounds that always take a half-space after a known word that ends in a
+# joining letter (زلزله‌زدگان، تصمیم‌گیری، اطلاع‌رسانی): for words the corpus never shows.
+_COMPOUND_ENDS = (
+    "زده",
+    "زدگان",
+    "زدگی",
+    "کننده",
+    "کنندگان",
+    "گذاری",
+    "گیری",
+    "رسانی",
+    "آموز",
+    "آموزان",
+    "آموزی",
+    "نشینی",
+    "آمیز",
+    "پذیر",
+    "پذیری",
+    "ناپذیر",
+)
+_CLEAR_STEM = 1.0  # Zipf: a stem this much more common than a rival reading's wins alone
+_KNOWN_STEM = 3.0  # Zipf: the stem of a suffix or compound must be at least this common
+_NEGATIVE_PREFIX = "بی"
 _NOUN_ENDINGS = ("ی", "ها", "های", "هایی", "ان")
 # Written apart by mistake: «ظرفیت های», «کوچک تر» (only the suffixes that are never words).
 _SPACED_SUFFIXES = ("هایشان", "هایتان", "هایمان", "هایش", "هایم", "هایی", "های", "ها", "ترین")
@@ -131,7 +161,8 @@ def repair_word(word: str) -> str:
         or _verb_prefix(word, glued)
         or _known_suffix(word, glued)
         or _lemma_split(word)
-        or _two_common_words(word, glued)
+        or _compound(word, glued)
+        or _two_names(word, glued)
         or word
     )
 
@@ -146,12 +177,15 @@ def _split_points(word: str) -> Iterator[int]:
 
 def _attested_split(word: str, glued: float, *, lemma: bool) -> str | None:
     """One half-space where the corpus shows that spelling: clearly more often than the glued
-    one, or (two known words, the glued form no lemma) about as often: همان‌طور."""
+    one, or (two known words, the glued form no lemma) about as often: همان‌طور. A single «ی»
+    after a silent «ه» counts as a part (درباره‌ی)."""
     lex = lexicon()
     best, best_frequency = None, 0.0
     for candidate in lex.spellings_with_half_spaces(word):
         left, _, right = candidate.partition(ZWNJ)
-        if ZWNJ in right or len(left) < _MIN_PART or len(right) < _MIN_PART:
+        if ZWNJ in right or len(left) < _MIN_PART:
+            continue
+        if len(right) < _MIN_PART and not (right == "ی" and left[-1] == "ه"):
             continue
         frequency = lex.frequency(candidate)
         needed = glued + _CLEARLY_MORE
@@ -165,7 +199,7 @@ def _attested_split(word: str, glued: float, *, lemma: bool) -> str | None:
 def _verb_prefix(word: str, glued: float) -> str | None:
     """می / نمی before a conjugated verb (after a preverb: برمی‌گردد). Glued, such a word is
     always the verb misspelt, so the split is taken unless the corpus knows only the glued
-    spelling."""
+    spelling; a verb of two letters (می‌زد) only where the corpus shows it (not «مینه»)."""
     lex = lexicon()
     for preverb in _PREVERBS:
         for prefix in _VERB_PREFIXES:
@@ -174,7 +208,10 @@ def _verb_prefix(word: str, glued: float) -> str | None:
             if not word.startswith(head) or len(rest) < _MIN_PART:
                 continue
             candidate = f"{head}{ZWNJ}{rest}"
-            if lex.is_verb_form(rest) and (not glued or lex.frequency(candidate)):
+            attested = lex.frequency(candidate)
+            if len(rest) == _MIN_PART and not attested:
+                continue
+            if lex.is_verb_form(rest) and (not glued or attested):
                 return None if _noun_reading(word) else candidate
     return None
 
@@ -190,33 +227,43 @@ def _noun_reading(word: str) -> bool:
 def _known_suffix(word: str, glued: float) -> str | None:
     """A known word and a suffix written with a half-space: ظرفیت‌های، نماینده‌ای، کوچک‌تر.
 
-    Where a word splits more than one way (نماینده+ای or نمایند+های), the reading with the
-    more frequent stem wins; when that reading needs no half-space, nothing changes. A glued
-    word the corpus knows is split only when the split spelling is attested too."""
+    Every reading of the word as stem + suffix is weighed; when two readings would put the
+    half-space in different places (پوکه‌ای or پوک‌های), nothing changes unless the corpus
+    shows the spelling. A glued word the corpus knows is split only when the split spelling
+    is attested too."""
     lex = lexicon()
-    readings = []
-    for suffix, needs in _SUFFIXES.items():
+    readings: list[tuple[float, str]] = []
+    for suffix, needs in _SUFFIXES:
         stem = word[: -len(suffix)]
         if not word.endswith(suffix) or len(stem) < _MIN_PART:
             continue
+        repaired = repair_word(stem) if len(stem) >= 2 * _MIN_PART else stem
+        if repaired != stem and needs in ("", "repaired"):
+            # «ی» and «ان» join a repaired stem directly: حمل‌ونقلی، صاحب‌نامان.
+            joined = repaired + suffix if needs == "repaired" else _attach(repaired, suffix)
+            readings.append((lex.frequency(repaired), joined))
+            continue
         if (
-            (needs != "repaired" and not lex.known(stem))
+            needs == "repaired"
+            or not lex.known(stem)
+            or (lex.is_verb_form(stem) and not lex.is_lemma(stem))  # نمایند + ها: no
             or (needs == "AJ" and not lex.has_tag(stem, "AJ"))
-            or (needs == "ه" and stem[-1] != "ه")
-            or (needs == "repaired" and repair_word(stem) == stem)
+            or (needs in ("ه", "ی") and stem[-1] != needs)
+            or (needs in ("ه", "ی") and lex.frequency(stem) < _KNOWN_STEM)
         ):
             continue
-        readings.append((lex.frequency(stem), stem, suffix))
+        readings.append((lex.frequency(stem), _attach(stem, suffix)))
     if not readings:
         return None
-    _, stem, suffix = max(readings)
-    needs = _SUFFIXES[suffix]
-    # «ی» after a repaired stem joins it directly: حمل‌ونقل + ی → حمل‌ونقلی.
-    repaired = repair_word(stem)
-    candidate = repaired + suffix if needs == "repaired" else _attach(repaired, suffix)
+    readings.sort(reverse=True)
+    best, candidate = readings[0]
     if candidate == word:
         return None
-    if not glued or lex.frequency(candidate) >= glued - _RARER_BUT_ATTESTED:
+    attested = lex.frequency(candidate)
+    rivals = [frequency for frequency, other in readings if other != candidate]
+    if rivals and rivals[0] > best - _CLEAR_STEM and not attested:
+        return None
+    if not glued or attested >= glued - _RARER_BUT_ATTESTED:
         return candidate
     return None
 
@@ -229,21 +276,76 @@ def _lemma_split(word: str) -> str | None:
     return min(lemmas, key=lambda c: c.count(ZWNJ)) if lemmas else None
 
 
-def _two_common_words(word: str, glued: float) -> str | None:
-    """A word the corpus never shows that is two common words glued: برقی‌سازی،
-    رحمانی‌فضلی. The split with the more frequent rarer half wins."""
+def _compound(word: str, glued: float) -> str | None:
+    """A word the corpus never shows made of a common word and a compound half that always
+    takes a half-space (زلزله‌زدگان، اطلاع‌رسانی), or «بی» before a common word (بی‌سوادان)."""
+    if glued:
+        return None
+    lex = lexicon()
+    for end in _COMPOUND_ENDS:
+        stem = word[: -len(end)]
+        if (
+            word.endswith(end)
+            and len(stem) >= _COMPOUND_PART
+            and stem[-1] not in _NON_JOINING
+            and lex.frequency(stem) >= _KNOWN_STEM
+        ):
+            return f"{stem}{ZWNJ}{end}"
+    rest = word[len(_NEGATIVE_PREFIX) :]
+    if word.startswith(_NEGATIVE_PREFIX) and len(rest) >= _COMPOUND_PART:
+        base = rest[:-2] if rest.endswith("ان") else rest[:-1] if rest.endswith("ی") else rest
+        if lex.frequency(rest) >= _KNOWN_STEM or (
+            len(base) >= _COMPOUND_PART and lex.frequency(base) >= _COMMON_WORD
+        ):
+            return f"{_NEGATIVE_PREFIX}{ZWNJ}{rest}"
+    return None
+
+
+def _two_names(word: str, glued: float) -> str | None:
+    """A word the corpus never shows that is two common words glued after an «ی»: برقی‌سازی،
+    رحمانی‌فضلی. Anything else unknown (a name: کالسیمین، ایستوود) stays as it is."""
     if glued:
         return None
     lex = lexicon()
     best, best_score = None, _COMMON_WORD
     for cut in _split_points(word):
         left, right = word[:cut], word[cut:]
-        if min(len(left), len(right)) < _COMPOUND_PART:
+        if min(len(left), len(right)) < _COMPOUND_PART or left[-1] != "ی":
             continue
         score = min(lex.frequency(left), lex.frequency(right))
         if score >= best_score:
             best, best_score = f"{left}{ZWNJ}{right}", score
     return best
+
+
+# Suffixes that, after an NBSP, show it stands for a half-space.
+_NBSP_SUFFIXES = frozenset(
+    (*(suffix for suffix, _ in _SUFFIXES), "شان", "مان", "تان", "هاست", "هایند")
+)
+_NBSP_PAIR = re.compile(f"([{_LETTER}{ZWNJ}]+)\u00a0(?=([{_LETTER}]+))")
+
+
+def read_nbsp(text: str) -> str:
+    """An NBSP between two letters is how the corpus and many CMS exports write a half-space,
+    and sometimes a plain space: a half-space where a suffix or «می» follows or the joined
+    spelling is a word the lexicon knows (or would restore), else a space."""
+    lex = lexicon()
+
+    def joint(match: re.Match[str]) -> str:
+        left, right = match.group(1), match.group(2)
+        word = left.rpartition(ZWNJ)[2]
+        joined = f"{word}{ZWNJ}{right}"
+        half = (
+            right in _NBSP_SUFFIXES
+            or word in _VERB_PREFIXES
+            or lex.known(joined)
+            or repair_word(f"{word}{right}") == joined
+        )
+        if not half:
+            return f"{left} "
+        return left if left[-1] in _NON_JOINING else f"{left}{ZWNJ}"
+
+    return _NBSP_PAIR.sub(joint, text)
 
 
 def join_spaced(text: str) -> str:

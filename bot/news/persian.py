@@ -18,7 +18,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-from bot.news.halfspace import join_spaced, restore_half_spaces
+from bot.news.halfspace import join_spaced, read_nbsp, restore_half_spaces
 from bot.news.script import DIGIT, LETTER, LETTER_SET, PERSIAN_DIGITS, ZWNJ
 
 __all__ = [
@@ -103,8 +103,13 @@ def to_ascii_digits(text: str) -> str:
     return text.translate(_TO_ASCII_DIGITS)
 
 
-def _clean_characters(text: str) -> str:
+def _clean_characters(text: str, *, nbsp: bool = False) -> str:
+    """Letters folded, invisible characters out, odd spaces made plain; with ``nbsp``, an
+    NBSP between two letters read as the half-space it usually stands for (display only:
+    search keys keep reading it as a space)."""
     text = _FOLDABLE.sub(lambda match: match.group().translate(_LETTERS), text)
+    if nbsp and "\u00a0" in text:
+        text = read_nbsp(text)
     if "\u200b" in text:
         # A zero-width space inside a Persian word is a half-space typed with the wrong key.
         text = _ZWSP.sub("", _ZWSP_IN_WORD.sub(ZWNJ, text))
@@ -238,7 +243,7 @@ def normalize(text: str) -> str:
         separator = "\n" if text[cut] == "\n" else " "
         head, tail = normalize(text[:cut]), normalize(text[cut:])
         return f"{head}{separator}{tail}" if head and tail else head or tail
-    text = _fix_half_spaces(_clean_characters(text))
+    text = _fix_half_spaces(_clean_characters(text, nbsp=True))
     text, spans = _mask(text)
     for step in _STEPS:
         text = step(text)
