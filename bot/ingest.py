@@ -5,6 +5,9 @@ work), articles are saved in batches (each batch a few pipelined round trips, se
 storage/articles.py), and several batches are kept in flight so the workers go on while this
 process writes. A file that fails is skipped whole (never half-stored) and named in the
 summary.
+
+What one article may hold is capped (`oversize`, MAX_*): far beyond any news item, small
+enough that its card is built quickly. The HTTP API checks the same caps.
 """
 
 from __future__ import annotations
@@ -31,6 +34,74 @@ BATCH = 2_000
 IN_FLIGHT = 3
 POOL_THRESHOLD = 64
 """Fewer files than this are parsed in this process: starting workers would cost more."""
+
+MAX_KEY_POINTS = 100
+MAX_QUOTES = 100
+MAX_PARAGRAPHS = 300
+MAX_TAGS = 30
+MAX_TEXT_CHARS = 100_000
+"""All the text of one article (about 18,000 words): a long feature is a fifth of it."""
+MAX_CHARS = {"title": 500, "lead": 5_000, "byline": 300}
+MAX_ITEM_CHARS = {"paragraphs": 20_000, "key_points": 2_000, "quotes": 10_000, "tags": 100}
+"""Characters of one paragraph, key point (label and text), quote (with its speaker, role and
+heading) or tag."""
+
+
+@dataclass(frozen=True)
+class Oversize:
+    """What makes an article too large to take in: the field (dotted, None for the whole
+    article) and why, in a sentence."""
+
+    field: str | None
+    message: str
+
+
+def oversize(article: Article) -> list[Oversize]:
+    """Every size cap the article is over; empty when it is within all of them."""
+    found: list[Oversize] = []
+    counts = {
+        "key_points": (len(article.key_points), MAX_KEY_POINTS, "key points"),
+        "quotes": (len(article.quotes), MAX_QUOTES, "quotes"),
+        "paragraphs": (len(article.paragraphs), MAX_PARAGRAPHS, "paragraphs"),
+        "tags": (len(article.tags), MAX_TAGS, "tags"),
+    }
+    for name, (count, cap, what) in counts.items():
+        if count > cap:
+            found.append(Oversize(name, f"too many {what}: {count:,} (at most {cap:,})"))
+    for name, cap in MAX_CHARS.items():
+        if len(getattr(article, name) or "") > cap:
+            found.append(Oversize(name, _too_long(len(getattr(article, name)), cap)))
+    items = {
+        "paragraphs": [len(text) for text in article.paragraphs],
+        "key_points": [len(point.label or "") + len(point.text) for point in article.key_points],
+        "quotes": [
+            len(quote.speaker) + len(quote.role or "") + len(quote.text) + len(quote.heading or "")
+            for quote in article.quotes
+        ],
+        "tags": [len(tag) for tag in article.tags],
+    }
+    for name, lengths in items.items():
+        cap = MAX_ITEM_CHARS[name]
+        found += [
+            Oversize(f"{name}.{place}", _too_long(length, cap))
+            for place, length in enumerate(lengths)
+            if length > cap
+        ]
+    total = len(article.title) + sum(
+        len(getattr(article, name) or "") for name in ("lead", "byline")
+    )
+    total += sum(sum(lengths) for lengths in items.values())
+    if total > MAX_TEXT_CHARS:
+        found.append(
+            Oversize(
+                None, f"too long: {total:,} characters of text in all (at most {MAX_TEXT_CHARS:,})"
+            )
+        )
+    return found
+
+
+def _too_long(length: int, cap: int) -> str:
+    return f"too long: {length:,} characters (at most {cap:,})"
 
 
 @dataclass
@@ -81,9 +152,16 @@ Loaded = list[Article] | ParseError
 
 def _load(path: Path) -> Loaded:
     try:
-        return load_articles(path)
+        articles = load_articles(path)
     except ParseError as error:
         return error
+    except ValueError as error:  # a number of thousands of digits, say: no article
+        return ParseError(str(path), f"invalid JSON: {str(error).split(';')[0]}")
+    for article in articles:
+        if found := oversize(article):
+            where = f"{found[0].field}: " if found[0].field else ""
+            return ParseError(str(path), f"article {article.id}: {where}{found[0].message}")
+    return articles
 
 
 def read(files: Sequence[Path], workers: int | None = None) -> Generator[Loaded]:

@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from bot.cli import main
+from bot.ingest import MAX_KEY_POINTS
 from bot.news.article import Article
 from tests.conftest import ARTICLES
 from tests.support.storage_fixtures import TEST_REDIS_URL, snapshot_now
@@ -114,3 +115,21 @@ def test_an_unreachable_redis_is_one_clear_line(
     _, err = capsys.readouterr()
     assert exit_.value.code == 2
     assert "Redis is unreachable" in err and "secret" not in err and len(err.splitlines()) == 1
+
+
+def test_ingest_skips_an_article_over_a_size_cap_and_a_number_of_many_digits(
+    capsys: pytest.CaptureFixture[str], prefix: str, tmp_path: Path
+) -> None:
+    points = [{"text": f"نکته {n}"} for n in range(MAX_KEY_POINTS + 1)]
+    (tmp_path / "points.json").write_text(
+        json.dumps({"id": "p-1", "title": "خبر", "key_points": points}), encoding="utf-8"
+    )
+    (tmp_path / "number.json").write_text(
+        '{"id": "n-1", "title": "خبر", "published": ' + "9" * 500_000 + "}", encoding="utf-8"
+    )
+    code, _, err = run(capsys, "ingest", tmp_path)
+    assert code == 1
+    assert f"points.json: article p-1: key_points: too many key points: {MAX_KEY_POINTS + 1}" in err
+    assert "number.json: invalid JSON" in err and "digits" in err
+    assert "Traceback" not in err
+    assert "0 stored" in err and "2 files skipped" in err

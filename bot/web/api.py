@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hmac
 import logging
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -15,6 +16,7 @@ from aiohttp.typedefs import Handler
 from pydantic import ValidationError
 
 from bot.delivery.start import start_breaking
+from bot.ingest import oversize
 from bot.news.article import TEHRAN, Article
 from bot.news.parse import ParseError, parse_breaking, parse_bytes
 from bot.web.context import (
@@ -100,6 +102,65 @@ def validation_errors(index: int, error: ValidationError) -> list[dict[str, Any]
     ]
 
 
+def too_large(index: int, article: Article) -> list[dict[str, Any]]:
+    """The size caps (bot.ingest.oversize) the article is over, as validation errors."""
+    return [
+        {"index": index, "field": found.field, "message": found.message}
+        for found in oversize(article)
+    ]
+
+
+# C0 and C1 controls but tab, line feed and carriage return: invisible, or worse (a terminal's
+# escape sequences), in text shown to readers.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# The same as bytes, only those that are one byte in every encoding a page may come in (UTF-8,
+# Windows-1256): NUL stays, so that binary data is still told from text.
+_CONTROL_BYTES = bytes([*range(1, 9), 11, 12, *range(14, 32), 127])
+
+
+def without_controls(body: bytes) -> bytes:
+    return body.translate(None, _CONTROL_BYTES)
+
+
+def cleaned(data: Any) -> Any:
+    """Decoded JSON with every string (keys too) stripped of control characters; ApiError 400
+    for a lone surrogate ("\\ud800"), which is no character: it could be neither stored nor
+    sent. Walked without recursion, however deep the JSON nests."""
+    pending: list[Any] = []
+    data = _cleaned_value(data, pending)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            pairs = list(node.items())
+            node.clear()
+            for key, value in pairs:
+                node[_clean_text(key)] = _cleaned_value(value, pending)
+        else:
+            for place, value in enumerate(node):
+                node[place] = _cleaned_value(value, pending)
+    return data
+
+
+def _cleaned_value(value: Any, pending: list[Any]) -> Any:
+    """A string cleaned; a list or object put aside, to be walked."""
+    if isinstance(value, str):
+        return _clean_text(value)
+    if isinstance(value, list | dict):
+        pending.append(value)
+    return value
+
+
+def _clean_text(text: str) -> str:
+    if lone := _SURROGATE.search(text):
+        raise ApiError(
+            400,
+            f"invalid JSON: \\u{ord(lone.group()):04x} is a lone surrogate, not a character "
+            "(a character beyond U+FFFF is written as a pair, e.g. \\ud83d\\ude00)",
+        )
+    return _CONTROLS.sub("", text)
+
+
 def invalid(message: str, errors: list[dict[str, Any]]) -> ApiError:
     error = ApiError(422, message, errors=errors[:MAX_ERRORS])
     if len(errors) > MAX_ERRORS:
@@ -112,13 +173,16 @@ def articles_in(kind: BodyKind, body: bytes) -> list[Article]:
     (every problem, per item) when any of them is not a valid article."""
     if kind == "text":
         try:
-            return [parse_bytes(body, name="body")]
+            page = parse_bytes(without_controls(body), name="body")
         except ParseError as error:
             raise invalid(
                 f"not an article: {error.problem}",
                 [{"index": 0, "field": None, "message": error.problem}],
             ) from None
-    data = decode_json(body)
+        if over := too_large(0, page):
+            raise invalid("not stored: the article is over a size cap", over)
+        return [page]
+    data = cleaned(decode_json(body))
     records = data if isinstance(data, list) else [data]
     if not isinstance(data, list | dict):
         raise invalid(
@@ -132,10 +196,15 @@ def articles_in(kind: BodyKind, body: bytes) -> list[Article]:
     bad = 0
     for index, record in enumerate(records):
         try:
-            articles.append(Article.model_validate(record))
+            item = Article.model_validate(record)
         except ValidationError as error:
             bad += 1
             errors += validation_errors(index, error)
+            continue
+        if over := too_large(index, item):
+            bad += 1
+            errors += over
+        articles.append(item)
     if errors:
         raise invalid(
             f"nothing was stored: {bad} of {len(records)} "
@@ -241,15 +310,15 @@ def breaking_in(kind: BodyKind, body: bytes) -> Article:
     # and content), which is how a retried request is told from a new one.
     now = datetime.now(TEHRAN).replace(second=0, microsecond=0)
     if kind == "text":
-        return _parse_breaking(body, now)
-    data = decode_json(body)
+        return _within_caps(_parse_breaking(without_controls(body), now))
+    data = cleaned(decode_json(body))
     if isinstance(data, dict) and set(data) == {"text"}:
         if not isinstance(data["text"], str):
             raise invalid(
                 "not a breaking item",
                 [{"index": 0, "field": "text", "message": "Input should be a valid string"}],
             )
-        return _parse_breaking(data["text"], now)
+        return _within_caps(_parse_breaking(data["text"], now))
     if not isinstance(data, dict):
         raise invalid(
             'expected {"text": "..."} or an Article (a JSON object)',
@@ -261,7 +330,17 @@ def breaking_in(kind: BodyKind, body: bytes) -> Article:
         raise invalid(
             "not a valid article: nothing was stored or sent", validation_errors(0, error)
         ) from None
-    return article.model_copy(update={"breaking": True, "published": article.published or now})
+    return _within_caps(
+        article.model_copy(update={"breaking": True, "published": article.published or now})
+    )
+
+
+def _within_caps(article: Article) -> Article:
+    if errors := too_large(0, article):
+        raise invalid(
+            "not a breaking item: it is over a size cap; nothing was stored or sent", errors
+        )
+    return article
 
 
 def _parse_breaking(text: str | bytes, now: datetime) -> Article:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -115,3 +116,7 @@ def decode_json(body: bytes) -> Any:
         raise ApiError(400, "invalid JSON: not UTF-8") from None
     except RecursionError:
         raise ApiError(400, "invalid JSON: nested too deeply") from None
+    except ValueError:  # Python refuses to read an integer of thousands of digits
+        raise ApiError(
+            400, f"invalid JSON: a number of more than {sys.get_int_max_str_digits()} digits"
+        ) from None
