@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import re
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "KHABAR_"
+TELEGRAM_API_HOST = "api.telegram.org"
 
 _CHANNEL = re.compile(r"^(@[A-Za-z][A-Za-z0-9_]{3,}|-?\d+)$")
 _HTTP_URL = re.compile(r"^https?://[^\s/]+[^\s]*$")
@@ -92,6 +94,19 @@ class Settings(BaseSettings):
         if value is None:
             return None
         return _check(_HTTP_URL, value.strip(), "an http(s) URL").rstrip("/")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _https_webhook(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Telegram's own servers post updates over HTTPS only; a self-hosted Bot API server
+        # (telegram-bot-api --local) also posts to plain http addresses.
+        api = urlsplit(str(info.data.get("bot_api_url", ""))).hostname
+        if value is not None and api == TELEGRAM_API_HOST and not value.startswith("https://"):
+            raise ValueError(
+                "must be an https:// URL: Telegram posts updates over HTTPS only "
+                "(http:// works only with a self-hosted Bot API server in KHABAR_BOT_API_URL)"
+            )
+        return value
 
     @field_validator("redis_url")
     @classmethod

@@ -59,6 +59,11 @@ class Keys:
         """Hash: term → dead postings it still holds, until compaction rewrites it."""
         return self._key("idx-dirty")
 
+    def search_terms(self) -> str:
+        """Hash: live document number → its most telling terms with their weights (the
+        document's share of pseudo-relevance feedback), storage/postings.py `telling`."""
+        return self._key("idx-terms")
+
     def vocabulary(self) -> str:
         """Sorted set, all scores 0: every indexed term, for completing a word (ZRANGEBYLEX)."""
         return self._key("vocabulary")
@@ -200,3 +205,9 @@ class Keys:
         """Sorted set: digests of the items a feed has shown (guid, else link) → when last
         seen in it (epoch seconds)."""
         return self._key("feed", feed_id, "seen")
+
+    # Telegram's webhook (storage/updates.py) --------------------------------------------------
+    def update_seen(self, update_id: int) -> str:
+        """String, with a TTL of about a day: present once an update posted to the webhook
+        has been taken, so one Telegram sends again is handled once, by whichever process."""
+        return self._key("update", update_id)

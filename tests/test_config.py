@@ -99,3 +99,37 @@ def test_secrets_never_show_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch
         assert "tokenvalue" not in shown and "ingestvalue" not in shown
     assert settings.bot_token is not None
     assert settings.bot_token.get_secret_value() == "123456:AAH-tokenvalue"
+
+
+def test_an_http_webhook_url_stops_start_up_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KHABAR_WEBHOOK_URL", "http://khabar.example.ir")
+    monkeypatch.setenv("KHABAR_WEBHOOK_SECRET", "hook-secret")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith("KHABAR_WEBHOOK_URL: ") and "https" in message
+    assert "\n" not in message
+    monkeypatch.setenv("KHABAR_WEBHOOK_URL", "https://khabar.example.ir")
+    assert load_settings().webhook_url == "https://khabar.example.ir"
+
+
+def test_a_self_hosted_bot_api_may_post_updates_over_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    """telegram-bot-api --local posts to plain http addresses, as the fake server of the
+    tests does."""
+    monkeypatch.setenv("KHABAR_BOT_API_URL", "http://127.0.0.1:8081/bot")
+    monkeypatch.setenv("KHABAR_WEBHOOK_URL", "http://bot:8080")
+    monkeypatch.setenv("KHABAR_WEBHOOK_SECRET", "hook-secret")
+    assert load_settings().webhook_url == "http://bot:8080"
+
+
+def test_khabar_run_with_an_http_webhook_says_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.setenv("KHABAR_BOT_TOKEN", "123456:AAH-token")
+    monkeypatch.setenv("KHABAR_WEBHOOK_URL", "http://khabar.example.ir")
+    monkeypatch.setenv("KHABAR_WEBHOOK_SECRET", "hook-secret")
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("khabar: KHABAR_WEBHOOK_URL: ") and err.count("\n") == 1

@@ -90,14 +90,15 @@ class Web:
         headers: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
         """POST JSON (`data`) or a raw `body`, with the ingest token unless `headers` says
-        otherwise; the status and the decoded JSON answer."""
+        otherwise; the status and the decoded JSON answer (None for an empty one)."""
         payload = json.dumps(data, ensure_ascii=False).encode() if body is None else body
         async with self.http.post(
             self.url + path,
             data=payload,
             headers={"Content-Type": content_type, **(AUTH if headers is None else headers)},
         ) as answer:
-            return answer.status, await answer.json()
+            text = await answer.text()
+            return answer.status, json.loads(text) if text else None
 
     async def get_json(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
         async with self.http.get(
@@ -112,10 +113,12 @@ async def serving(
     *,
     webhook: bool = False,
     card: Callable[[Article], Awaitable[list[dict[str, Any]]]] | None = None,
+    on_update: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Web]:
     """The server on a free port: on `services` (a running bot's), or on services of its own
-    under a fresh prefix, removed after; `overrides` are settings."""
+    under a fresh prefix, removed after; `overrides` are settings. With `webhook`, updates
+    are collected in `Web.updates` (after `on_update`, which may raise)."""
     own = services is None
     if services is None:
         prefix = f"khabar-test-web-{uuid.uuid4().hex[:10]}"
@@ -131,6 +134,8 @@ async def serving(
     box: list[Web] = []
 
     async def updates(update: dict[str, Any]) -> None:
+        if on_update is not None:
+            await on_update(update)
         box[0].updates.append(update)
 
     ctx = WebContext(

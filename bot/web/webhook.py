@@ -18,6 +18,7 @@ from bot.web.context import (
     decode_json,
     read_body,
 )
+from storage.updates import SeenUpdates
 
 log = logging.getLogger("khabar.web")
 
@@ -43,7 +44,8 @@ def webhook_paths(settings: Settings) -> list[str]:
 
 async def telegram_webhook(request: web.Request) -> web.StreamResponse:
     """An update from Telegram, checked against KHABAR_WEBHOOK_SECRET (when one is set),
-    handed to ctx.updates; 200 at once."""
+    handed to ctx.updates once (storage/updates.py: an update_id posted again, to this
+    process or another, is answered 200 and left alone); 200 at once."""
     ctx = request.app[CONTEXT]
     assert ctx.updates is not None  # the route exists only then
     secret = ctx.settings.webhook_secret
@@ -57,7 +59,18 @@ async def telegram_webhook(request: web.Request) -> web.StreamResponse:
     update = decode_json(await read_body(request))
     if not isinstance(update, dict):
         raise ApiError(400, "an update is a JSON object")
-    await ctx.updates(update)
+    update_id = update.get("update_id")
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
+        raise ApiError(400, "an update has an integer update_id")
+    seen = SeenUpdates(ctx.services.redis, ctx.services.store.keys)
+    if not await seen.take(update_id):
+        log.info("update %d was posted again: handled once already", update_id)
+        return web.Response(status=200)
+    try:
+        await ctx.updates(update)
+    except BaseException:
+        await seen.give_back(update_id)  # answered 500: Telegram sends it again
+        raise
     return web.Response(status=200)
 
 
