@@ -8,10 +8,11 @@ import asyncio
 import json
 import logging
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import TextIO, TypeVar
 
 from bot.config import ConfigError, load_settings
 from bot.ingest import ProgressBar, ingest
@@ -104,15 +105,27 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     from bot.app.serve import run  # Telegram's library loads only for the bot itself
 
-    logging.getLogger().setLevel(logging.INFO)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its lines carry the token
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # two lines every 3 seconds
+    configure_run_logging()
     try:
         run(load_settings())
     except (ConfigError, StorageUnavailable) as error:
         print(f"khabar: {error}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK
+
+
+def configure_run_logging(stream: TextIO | None = None) -> None:
+    """The bot's log: INFO and up, each line stamped with the UTC time to the millisecond (a
+    running bot's lines are read against each other and against other processes')."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    formatter = logging.Formatter(
+        "%(asctime)s.%(msecs)03dZ %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S"
+    )
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its lines carry the token
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # two lines every 3 seconds
 
 
 def _positive(text: str) -> int:

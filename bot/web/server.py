@@ -12,7 +12,7 @@ Routes:
 Errors a client can cause are answered with ``{"error": "...", ...}`` in plain English for
 operators; anything else is logged with the request it came from and answered 500. Tokens,
 secrets and Authorization headers are never logged, and the access log leaves out query
-strings.
+strings; a request malformed at the HTTP level is logged as one INFO line (ClientFaults).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 from redis.exceptions import RedisError
 
@@ -42,6 +43,28 @@ from bot.web.webhook import telegram_webhook, webhook_paths
 
 log = logging.getLogger("khabar.web")
 access_log = logging.getLogger("khabar.web.access")
+server_log = logging.getLogger("khabar.web.server")
+"""aiohttp's own messages about connections and requests (instead of "aiohttp.server")."""
+
+
+class ClientFaults(logging.Filter):
+    """A request malformed at the HTTP level (a bad request line, an invalid header, TLS sent
+    to the plain port) is the client's doing, answered 400 by aiohttp: one INFO line with the
+    reason, not an ERROR with a traceback. Anything else passes as it is."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        fault = record.exc_info[1] if record.exc_info else None
+        if isinstance(fault, HttpProcessingError):
+            reason = " ".join(str(fault.message or type(fault).__name__).split())
+            peer = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            record.msg, record.args = "bad HTTP request from %s: %s", (peer, reason[:200])
+            record.levelno = min(record.levelno, logging.INFO)  # aiohttp's DEBUG stays
+            record.levelname = logging.getLevelName(record.levelno)
+            record.exc_info = record.exc_text = None
+        return True
+
+
+server_log.addFilter(ClientFaults())
 
 
 def web_app(ctx: WebContext) -> web.Application:
@@ -67,7 +90,10 @@ async def start_web(ctx: WebContext) -> web.AppRunner:
     variable) when the address cannot be bound."""
     settings = ctx.settings
     runner = web.AppRunner(
-        web_app(ctx), access_log_class=AccessLogger, shutdown_timeout=SHUTDOWN_TIMEOUT
+        web_app(ctx),
+        access_log_class=AccessLogger,
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
+        logger=server_log,
     )
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
