@@ -379,3 +379,37 @@ def restore_half_spaces(text: str) -> str:
         words[index] = repaired
     parts[1::2] = words
     return "".join(parts)
+
+
+_HALF_SPACED_WORD = re.compile(f"[{_LETTER}]+(?:{ZWNJ}[{_LETTER}]+)+")
+
+
+def one_spelling(texts: list[str | None]) -> list[str | None]:
+    """One spelling per word within an article: where a word has a half-space in one place
+    («اطلاع‌رسانی», «گفت‌وگو»), its glued or spaced spelling elsewhere in the same article
+    («اطلاعرسانی», «اطلاع رسانی», «گفت و گو») takes it too. A glued spelling that is a word of
+    its own (میدان beside می‌دان) is left alone unless the lexicon knows the half-spaced one."""
+    lex = lexicon()
+    forms: dict[str, str] = {}
+    for text in texts:
+        if text and ZWNJ in text:
+            for word in _HALF_SPACED_WORD.findall(text):
+                glued = word.replace(ZWNJ, "")
+                if not lex.frequency(glued) or lex.frequency(word):
+                    forms.setdefault(glued, word)
+                parts = word.split(ZWNJ)
+                if min(map(len, parts)) >= _MIN_PART:
+                    forms.setdefault(" ".join(parts), word)
+                    if any(part.startswith("و") for part in parts[1:]):
+                        spaced = " ".join(f"و {p[1:]}" if p.startswith("و") else p for p in parts)
+                        forms.setdefault(spaced, word)
+    if not forms:
+        return texts
+    joined = "\n".join(text for text in texts if text)
+    present = [form for form in forms if form in joined and forms[form] != form]
+    if not present:
+        return texts
+    present.sort(key=len, reverse=True)
+    alternatives = "|".join(re.escape(form) for form in present)
+    pattern = re.compile(f"(?<![{_LETTER}{ZWNJ}])(?:{alternatives})(?![{_LETTER}{ZWNJ}])")
+    return [pattern.sub(lambda m: forms[m.group()], text) if text else text for text in texts]

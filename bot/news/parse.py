@@ -34,8 +34,18 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot.news.article import MAX_TITLE_CHARS, Article, KeyPoint, Quote, stable_id
+from bot.news.halfspace import one_spelling
+from bot.news.layout import (
+    BULLET,
+    is_cut,
+    is_heading,
+    is_question,
+    strip_breaking,
+    strip_marker,
+)
 from bot.news.pagemeta import Meta, compact_key, published, take_metadata
 from bot.news.persian import normalize, search_key
+from bot.news.quotes import find_quote, split_byline
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +80,8 @@ _PUNCTUATION_ONLY = re.compile(r"^[\W_]*$")
 
 _LABEL_MAX_WORDS = 10
 _LABEL_MAX_CHARS = 90
-_HEADING_MAX_WORDS = 12
-_HEADING_MAX_CHARS = 100
 _TITLE_MAX_CHARS = 300
-_SENTENCE_END = ".!؟?:؛…"
-_SPEAKER_TEXT = re.compile(r"^(?P<who>[^:«»]+?)\s*:\s*(?P<text>\S.*)$")
-_QUOTED_THEN_WHO = re.compile(r"^«(?P<text>[^»]+)»\s*[-–—،,]\s*(?P<who>[^«»:]+)$")
+_TITLE_LINE_MAX_WORDS = 25
 _PERSIAN_LETTER = re.compile("[\u0620-\u064a\u067e\u0686\u0698\u06a9\u06af\u06cc]")
 _ANY_LETTER = re.compile(r"[^\W\d_]")
 _MIN_PERSIAN_SHARE = 0.5
@@ -236,53 +242,150 @@ def _build(units: list[_Unit], meta: Meta, *, name: str, source: str | None) -> 
     rest = units[1:]
     while rest and _same_text(rest[0].text, title):
         rest = rest[1:]
-
-    kinds: list[KeyPoint | Quote | str] = [
-        _key_point(unit.text) if unit.boxed else _quote(unit.text) or unit.text for unit in rest
-    ]
-    lead: str | None = None
-    key_points: list[KeyPoint] = []
-    quotes: list[Quote] = []
-    paragraphs: list[str] = []
-    heading: str | None = None
-    for index, kind in enumerate(kinds):
-        following = kinds[index + 1] if index + 1 < len(kinds) else None
-        if isinstance(kind, KeyPoint):
-            key_points.append(kind)
-        elif isinstance(kind, Quote):
-            quotes.append(kind.model_copy(update={"heading": heading}) if heading else kind)
-        elif isinstance(following, Quote) and _is_heading(kind):
-            heading = kind
-            continue
-        elif lead is None:
-            lead = kind
-        else:
-            paragraphs.append(kind)
-        heading = None
-
-    if lead is None and not (key_points or quotes or paragraphs):
+    # The id of an article without a code hashes its first lines as printed.
+    first = next((unit.text for unit in rest if not unit.boxed), None)
+    hashed = stable_id(source or source_of(meta.short_link or meta.url), title, first)
+    breaking, title = strip_breaking(title)
+    title, story = _with_subtitle(title, _join_headings(_join_cut_lines(rest)))
+    if not story:
+        raise ParseError(name, "no article text after the title")
+    parts = _Story()
+    for index, unit in enumerate(story):
+        following = story[index + 1] if index + 1 < len(story) else None
+        parts.add(unit, following)
+    parts.finish()
+    if parts.lead is None and not (parts.key_points or parts.quotes or parts.paragraphs):
         raise ParseError(name, "no article text after the title")
     source = source or source_of(meta.short_link or meta.url)
     code = meta.code if meta.code and re.fullmatch(r"[A-Za-z0-9_-]{1,40}", meta.code) else None
+    texts = one_spelling([title, parts.lead, *parts.paragraphs])
     try:
         # Every piece is a normalized line or a stripped part of one: no need to normalize again.
         return Article.trusted(
             {
-                "id": code or stable_id(source, title, lead),
+                "id": code or hashed,
                 "source": source,
-                "title": title,
-                "lead": lead,
-                "key_points": key_points,
-                "quotes": quotes,
-                "paragraphs": paragraphs,
+                "title": texts[0],
+                "lead": texts[1],
+                "key_points": parts.key_points,
+                "quotes": parts.quotes,
+                "paragraphs": texts[2:],
                 "published": published(meta, name),
                 "hijri_date": meta.hijri,
                 "short_link": meta.short_link,
                 "url": meta.url,
+                "breaking": breaking,
+                "byline": parts.byline,
             }
         )
     except ValidationError as error:
         raise ParseError(name, describe_validation_error(error)) from None
+
+
+class _Story:
+    """The lines after the title, read in order: the byline and the lead, then key points,
+    paragraphs, sub-headings and quotes, each quote where it stands in the story."""
+
+    def __init__(self) -> None:
+        self.lead: str | None = None
+        self.byline: str | None = None
+        self.key_points: list[KeyPoint] = []
+        self.quotes: list[Quote] = []
+        self.paragraphs: list[str] = []
+        self._heading: str | None = None
+        self._seen: set[str] = set()
+        self._interview = False
+
+    def add(self, unit: _Unit, following: _Unit | None) -> None:
+        if unit.boxed:
+            self.key_points.append(_key_point(unit.text))
+            return
+        marked, text = strip_marker(unit.text)
+        if self.lead is None and self.byline is None:
+            self.byline, text = split_byline(text)
+        key = search_key(text, normalized=True)
+        if not key or key in self._seen:
+            return  # a page that repeats its lead or a paragraph shows it once
+        self._seen.add(key)
+        if self.lead is None and not is_heading(text):
+            self.lead = text
+            return
+        quote = None if marked or self.lead is None else find_quote(text)
+        if quote is not None:
+            update: dict[str, object] = {"position": len(self.paragraphs)}
+            if self._heading:
+                update["heading"] = self._heading
+                self._heading = None
+            self.quotes.append(quote.model_copy(update=update))
+            return
+        self._flush_heading()
+        if following is not None and not following.boxed and is_heading(text):
+            self._heading = text  # a quote's sub-heading, or a paragraph's
+            return
+        if marked and is_question(text):
+            self._interview = True
+        elif marked and not self._interview:
+            text = BULLET + text
+        if self.lead is None:
+            self.lead = text
+        else:
+            self.paragraphs.append(text)
+
+    def finish(self) -> None:
+        self._flush_heading()
+
+    def _flush_heading(self) -> None:
+        if self._heading:
+            self.paragraphs.append(self._heading)
+            self._heading = None
+
+
+def _join_cut_lines(units: list[_Unit]) -> list[_Unit]:
+    """Lines a page cut in the middle of a sentence, put back together."""
+    joined: list[_Unit] = []
+    for unit in units:
+        previous = joined[-1] if joined else None
+        if previous and not previous.boxed and not unit.boxed and is_cut(previous.text):
+            joined[-1] = _Unit(f"{previous.text} {unit.text}", boxed=False)
+        else:
+            joined.append(unit)
+    return joined
+
+
+def _join_headings(units: list[_Unit]) -> list[_Unit]:
+    """A sub-heading printed on two lines is one sub-heading."""
+    joined: list[_Unit] = []
+    for index, unit in enumerate(units):
+        previous = joined[-1] if joined else None
+        following = units[index + 1] if index + 1 < len(units) else None
+        if (
+            previous
+            and following
+            and not (previous.boxed or unit.boxed or following.boxed)
+            and is_heading(previous.text)
+            and is_heading(unit.text)
+            and not is_heading(following.text)
+            and split_byline(following.text)[0] is None
+        ):
+            joined[-1] = _Unit(f"{previous.text} {unit.text}", boxed=False)
+        else:
+            joined.append(unit)
+    return joined
+
+
+def _with_subtitle(title: str, units: list[_Unit]) -> tuple[str, list[_Unit]]:
+    """The title and the line under it, when that line is the rest of the headline (after a
+    title that ends in «:») or its subtitle (a heading before the first paragraph)."""
+    if len(units) < 2 or units[0].boxed or units[1].boxed:
+        return title, units
+    line, following = units[0].text, units[1].text
+    if find_quote(following) is not None and is_heading(line):
+        return title, units  # the heading of a quote
+    if title.endswith(":") and len(line.split()) <= _TITLE_LINE_MAX_WORDS and line[-1] != ".":
+        return f"{title} {line}", units[1:]
+    if is_heading(line) and split_byline(line)[0] is None:
+        return f"{title}: {line}", units[1:]
+    return title, units
 
 
 def _mostly_persian(texts: Iterable[str]) -> bool:
@@ -308,28 +411,6 @@ def _is_label(text: str) -> bool:
         0 < len(text) <= _LABEL_MAX_CHARS
         and len(text.split()) <= _LABEL_MAX_WORDS
         and not any(mark in text for mark in ".!؟?؛«»")
-    )
-
-
-def _quote(text: str) -> Quote | None:
-    match = _QUOTED_THEN_WHO.match(text) or _SPEAKER_TEXT.match(text)
-    if match is None or not _is_label(match["who"]):
-        return None
-    who, said = match["who"], match["text"]
-    said = said.strip()
-    if said.startswith("«") and said.endswith("»") and said.count("«") == 1:
-        said = said[1:-1].strip()
-    speaker, _, role = (part.strip() for part in who.partition("،"))
-    if not speaker or len(said) < 2:
-        return None
-    return Quote.trusted({"speaker": speaker, "role": role or None, "text": said})
-
-
-def _is_heading(text: str) -> bool:
-    return (
-        len(text) <= _HEADING_MAX_CHARS
-        and len(text.split()) <= _HEADING_MAX_WORDS
-        and text[-1] not in _SENTENCE_END
     )
 
 
