@@ -10,7 +10,6 @@ import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import TextIO, TypeVar
 
@@ -228,7 +227,7 @@ def _with_store(work: Callable[[ArticleStore], Awaitable[T]]) -> T:
             store = ArticleStore(
                 redis,
                 Keys(settings.redis_prefix),
-                retention=timedelta(days=settings.retention_days),
+                retention=settings.retention,
                 public_url=settings.public_url,
             )
             return await work(store)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -66,7 +67,7 @@ class Settings(BaseSettings):
     ingest_token: SecretStr | None = None
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
-    retention_days: int = Field(default=90, ge=1)
+    retention_days: int = Field(default=0, ge=0)
     broadcast_rate: float = Field(default=25, gt=0, le=1000)
     paid_broadcast: bool = False
     channel_max_age_hours: float = Field(default=24, gt=0)
@@ -79,6 +80,11 @@ class Settings(BaseSettings):
     feed_allow_private: bool = False
 
     _lists = field_validator("admin_ids", "feeds", mode="before")(_split_list)
+
+    @property
+    def retention(self) -> timedelta | None:
+        """How long articles are kept (KHABAR_RETENTION_DAYS); None, for 0: every one."""
+        return timedelta(days=self.retention_days) if self.retention_days else None
 
     @field_validator("bot_token")
     @classmethod

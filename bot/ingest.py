@@ -198,7 +198,7 @@ async def ingest(
         else:
             files.append(found)
     started = loop.time()
-    cutoff = store.clock() - store.retention
+    cutoff = store.clock() - store.retention if store.retention else None
     writer = Writer(store, analysers=1 if len(files) >= POOL_THRESHOLD else 0)
     batch: list[Article] = []
     for done, pending in enumerate(_read_in_thread(files, workers), 1):
@@ -288,8 +288,10 @@ def _read_in_thread(files: Sequence[Path], workers: int | None) -> Iterator[asyn
             results.close()
 
 
-def _published_before(article: Article, cutoff: datetime) -> bool:
-    """Undated articles count as new."""
+def _published_before(article: Article, cutoff: datetime | None) -> bool:
+    """Undated articles count as new; without a retention window (None) every one does."""
+    if cutoff is None:
+        return False
     return published_timestamp(article, datetime.now(UTC)) < cutoff.timestamp()
 
 

@@ -203,7 +203,8 @@ class ArticleStore:
 
     redis: Redis
     keys: Keys
-    retention: timedelta = timedelta(days=90)
+    retention: timedelta | None = None
+    """Articles published longer ago than this leave the store (`purge`); None keeps all."""
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     public_url: str = "http://127.0.0.1:8080"
     search: SearchIndex = field(init=False)
@@ -363,7 +364,9 @@ class ArticleStore:
         return int(await self.redis.zcard(self.keys.latest()))
 
     async def expired(self) -> list[str]:
-        """Ids of articles published before the retention window."""
+        """Ids of articles published before the retention window (none without one)."""
+        if self.retention is None:
+            return []
         cutoff = (self.clock() - self.retention).timestamp()
         return list(await self.redis.zrangebyscore(self.keys.latest(), "-inf", f"({cutoff}"))
 
@@ -410,6 +413,6 @@ class ArticleStore:
         if (raw := await self.redis.get(key)) is not None:
             return list(json.loads(raw))
         rendered = payloads(article)
-        ttl = int(self.retention.total_seconds())
+        ttl = int(self.retention.total_seconds()) if self.retention else None
         await self.redis.set(key, json.dumps(rendered, ensure_ascii=False), ex=ttl)
         return rendered

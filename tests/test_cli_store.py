@@ -133,3 +133,11 @@ def test_ingest_skips_an_article_over_a_size_cap_and_a_number_of_many_digits(
     assert "number.json: invalid JSON" in err and "digits" in err
     assert "Traceback" not in err
     assert "0 stored" in err and "2 files skipped" in err
+
+
+def test_a_fresh_install_keeps_an_archive_of_any_age(
+    capsys: pytest.CaptureFixture[str], prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KHABAR_RETENTION_DAYS")
+    _, _, err = run(capsys, "ingest", *ARTICLES)
+    assert "3 stored" in err and "retention" not in err

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,13 @@ def test_khabar_run_with_an_http_webhook_says_one_line(
     assert main(["run"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("khabar: KHABAR_WEBHOOK_URL: ") and err.count("\n") == 1
+
+
+def test_retention_is_off_by_default_and_n_days_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings()
+    assert settings.retention_days == 0 and settings.retention is None
+    monkeypatch.setenv("KHABAR_RETENTION_DAYS", "30")
+    assert load_settings().retention == timedelta(days=30)
+    monkeypatch.setenv("KHABAR_RETENTION_DAYS", "-1")
+    with pytest.raises(ConfigError, match=r"^KHABAR_RETENTION_DAYS: "):
+        load_settings()

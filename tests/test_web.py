@@ -294,6 +294,14 @@ async def test_articles_older_than_the_retention_window_are_not_stored(web: Web)
     assert await web.services.store.get("old") is None
 
 
+async def test_without_a_retention_window_an_article_of_any_age_is_stored() -> None:
+    async with serving(retention_days=0) as web:
+        status, answer = await web.post("/api/articles", article("old", published="1990-01-01"))
+        assert status == 201
+        assert answer["articles"][0]["status"] == "stored"
+        assert await web.services.store.get("old") is not None
+
+
 async def test_the_api_wants_the_token(web: Web) -> None:
     for headers in (
         {},

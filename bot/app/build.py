@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -72,7 +71,7 @@ async def services_for(settings: Settings) -> Services:
     store = ArticleStore(
         redis,
         keys,
-        retention=timedelta(days=settings.retention_days),
+        retention=settings.retention,
         public_url=settings.public_url,
     )
     limiter = RateLimiter.for_broadcast(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hmac
 import logging
+import math
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -217,14 +218,14 @@ def articles_in(kind: BodyKind, body: bytes) -> list[Article]:
 # The API: routes ------------------------------------------------------------------------------
 async def post_articles(request: web.Request) -> web.StreamResponse:
     """Store articles (announced, so the channels get the new ones); 201 with each one's
-    short URL and what saving it did. Articles older than the retention window are not
-    stored (as with `khabar ingest`): "expired"."""
+    short URL and what saving it did. Articles older than the retention window (when
+    KHABAR_RETENTION_DAYS sets one) are not stored, as with `khabar ingest`: "expired"."""
     ctx = request.app[CONTEXT]
     kind = body_kind(request)
     articles = articles_in(kind, await read_body(request))
     store = ctx.services.store
     now = datetime.now(UTC)
-    cutoff = (store.clock() - store.retention).timestamp()
+    cutoff = (store.clock() - store.retention).timestamp() if store.retention else -math.inf
     expired = [published_timestamp(article, now) < cutoff for article in articles]
     fresh = [article for article, old in zip(articles, expired, strict=True) if not old]
     outcomes = iter(await store.save_many(fresh, announce=True))
