@@ -140,6 +140,11 @@ async def link(update: Update, context: Context) -> None:
     if not context.args:
         await say(message, texts.ASK_LINK.format(example="7L98A"))
         return
+    # One word is taken as it is (a source's code may be of any length), then as text.
+    if len(context.args) == 1:
+        article_id = await context.services.store.links.resolve(context.args[0])
+        if article_id and await send_card(message, context, article_id):
+            return
     await open_links(message, context, " ".join(context.args))
 
 

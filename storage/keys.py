@@ -211,3 +211,9 @@ class Keys:
         """String, with a TTL of about a day: present once an update posted to the webhook
         has been taken, so one Telegram sends again is handled once, by whichever process."""
         return self._key("update", update_id)
+
+    # Short links, continued (storage/shortlinks.py) ---------------------------------------------
+    def source_code(self, code: str) -> str:
+        """String: the code of a source's short link alone («7L98A» of
+        newspaper.hamshahrionline.ir/7L98A) → article id; khabar's own codes come first."""
+        return self._key("alias-code", code)

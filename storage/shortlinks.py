@@ -24,6 +24,9 @@ from storage.redis import awaited
 ALPHABET = string.digits + string.ascii_letters
 CODE_LENGTH = 6
 _CODE = re.compile(r"^[0-9A-Za-z]{5,7}$")
+SOURCE_CODE = r"[0-9A-Za-z]{3,20}"
+"""The code of a source's short link, the last part of its path («7L98A»)."""
+_SOURCE_CODE = re.compile(f"^{SOURCE_CODE}$")
 _ID = re.compile(ID_PATTERN)
 _ATTEMPTS_PER_LENGTH = 5
 
@@ -103,9 +106,15 @@ class ShortLinks:
         raise RuntimeError("no free short code after repeated collisions")  # pragma: no cover
 
     def aliases(self, article: Article) -> dict[str, str]:
-        """Alias keys (the source's short link, the article URL) → the article id."""
+        """Alias keys (the source's short link, its code alone, the article URL) → the
+        article id. Of two sources printing the same code, the article saved last has it."""
         links = (article.short_link, article.url)
-        return {self.keys.alias(link_key(link)): article.id for link in links if link}
+        found = {self.keys.alias(link_key(link)): article.id for link in links if link}
+        if article.short_link:
+            code = link_key(article.short_link).rpartition("/")[2]
+            if _SOURCE_CODE.match(code):
+                found[self.keys.source_code(code)] = article.id
+        return found
 
     def queue_forget(self, pipe: Pipeline, article: Article, code: str | None) -> None:
         """Queue the removal of the article's code, aliases and clicks (it leaves the store)."""
@@ -121,7 +130,8 @@ class ShortLinks:
 
     async def resolve(self, text: str) -> str | None:
         """The article id behind a code, a khabar short URL, the source's short link, an article
-        URL or an article id; None when khabar knows none of them."""
+        URL, an article id or the code of the source's short link alone (in that order: khabar's
+        own codes win); None when khabar knows none of them."""
         text = text.strip()
         own = link_key(self.public_url)
         key = link_key(text)
@@ -133,7 +143,22 @@ class ShortLinks:
             return str(found)
         if _ID.match(text) and await self.redis.exists(self.keys.article(text)):
             return text
+        if _SOURCE_CODE.match(text) and (
+            found := await self.redis.get(self.keys.source_code(text))
+        ):
+            return str(found)
         return None
+
+    async def resolve_code(self, code: str) -> str | None:
+        """The article id behind a bare short code (a link's path): khabar's own code, else the
+        code of a source's short link; never an article id or URL."""
+        if not _SOURCE_CODE.match(code):
+            return None
+        own, source = await self.redis.mget(
+            [self.keys.short_code(code), self.keys.source_code(code)]
+        )
+        found = own or source
+        return str(found) if found else None
 
     async def click(self, code: str) -> int:
         return int(await awaited(self.redis.hincrby(self.keys.clicks(), code, 1)))

@@ -92,3 +92,31 @@ async def test_deleting_an_article_removes_code_aliases_and_clicks(
 def test_link_keys_ignore_scheme_www_and_trailing_slash() -> None:
     assert link_key("https://WWW.Example.ir/News/1/") == "example.ir/News/1"
     assert link_key("example.ir/News/1#top") == "example.ir/News/1"
+
+
+async def test_the_code_of_a_source_short_link_resolves_alone(redis: Redis, keys: Keys) -> None:
+    links, _ = await stored(redis, keys, parse_file(ARTICLES[0]))
+    assert await links.resolve("7L98A") == "265240"
+    assert await links.resolve_code("7L98A") == "265240"
+    assert await links.resolve("7l98a") is None  # codes are case-sensitive
+    assert await links.resolve_code("265240") is None  # an article id is no short code
+
+
+async def test_khabar_own_code_wins_over_a_source_code(redis: Redis, keys: Keys) -> None:
+    store = ArticleStore(redis, keys, public_url=PUBLIC)
+    first = Article(id="first", title="خبر نخست", lead="متن")
+    await store.save(first)
+    own = await store.links.code("first")
+    assert own is not None
+    clash = Article(id="clash", title="خبر دوم", lead="متن", short_link=f"other.ir/{own}")
+    await store.save(clash)
+    assert await store.links.resolve(own) == "first"
+    assert await store.links.resolve_code(own) == "first"
+    assert await store.links.resolve(f"other.ir/{own}") == "clash"
+
+
+async def test_deleting_an_article_forgets_its_source_code(redis: Redis, keys: Keys) -> None:
+    store = ArticleStore(redis, keys, public_url=PUBLIC)
+    await store.save(parse_file(ARTICLES[0]))
+    await store.delete("265240")
+    assert await store.links.resolve("7L98A") is None

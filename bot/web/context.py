@@ -16,14 +16,16 @@ from aiohttp import web
 from bot.config import Settings
 from bot.delivery.channels import CardMaker
 from bot.services import Services
+from storage.shortlinks import SOURCE_CODE
 
 log = logging.getLogger("khabar.web")
 
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-CODE_ROUTE = "/{code:[0-9A-Za-z]{6,7}}"
-"""khabar's own short codes (storage/shortlinks.py): 6 base62 characters, 7 after collisions."""
+CODE_ROUTE = f"/{{code:{SOURCE_CODE}}}"
+"""Short codes: khabar's own (storage/shortlinks.py: 6 base62 characters, 7 after
+collisions) and those of the sources' short links (3 to 20)."""
 REDIS_TIMEOUT = 3.0
 """Seconds /healthz and /metrics wait for Redis before calling it down."""
 SHUTDOWN_TIMEOUT = 3.0

@@ -19,15 +19,16 @@ log = logging.getLogger("khabar.web")
 
 
 async def open_short_link(request: web.Request) -> web.StreamResponse:
-    """302 to the article of a khabar short code; the click is counted (not for HEAD, which
-    link checkers send)."""
+    """302 to the article of a khabar short code, or of the code of a source's short link
+    (`/7L98A` for newspaper.hamshahrionline.ir/7L98A; khabar's own codes win); the click is
+    counted under the article's own code (not for HEAD, which link checkers send)."""
     ctx = request.app[CONTEXT]
-    code = request.match_info["code"]
     store = ctx.services.store
-    # resolve() also takes article ids; only the article's own code is a short link here.
-    article_id = await store.links.resolve(code)
+    # Article ids and URLs are not short links here: only codes are.
+    article_id = await store.links.resolve_code(request.match_info["code"])
     article = await store.get(article_id) if article_id else None
-    if article is None or await store.links.code(article.id) != code:
+    code = await store.links.code(article.id) if article else None
+    if article is None or code is None:
         return not_found_page(ctx)
     if request.method == "GET":
         await store.links.click(code)
