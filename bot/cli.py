@@ -249,10 +249,16 @@ def _articles(paths: list[Path]) -> Iterator[Article | None]:
             yield None
             continue
         try:
-            yield from load_articles(path)
+            articles = load_articles(path)
         except ParseError as error:
             _report(error)
             yield None
+            continue
+        except ValueError as error:  # json: a number of thousands of digits
+            _report(ParseError(str(path), f"invalid JSON: {str(error).split(';')[0]}"))
+            yield None
+            continue
+        yield from articles
 
 
 def _report(error: ParseError) -> None:
