@@ -322,30 +322,41 @@ def _two_names(word: str, glued: float) -> str | None:
 _NBSP_SUFFIXES = frozenset(
     (*(suffix for suffix, _ in _SUFFIXES), "شان", "مان", "تان", "هاست", "هایند")
 )
-_NBSP_PAIR = re.compile(f"([{_LETTER}{ZWNJ}]+)\u00a0(?=([{_LETTER}]+))")
 
 
 def read_nbsp(text: str) -> str:
     """An NBSP between two letters is how the corpus and many CMS exports write a half-space,
     and sometimes a plain space: a half-space where a suffix or «می» follows or the joined
     spelling is a word the lexicon knows (or would restore), else a space."""
+    parts = text.split("\u00a0")
+    pieces = [parts[0]]
+    for right in parts[1:]:
+        left = pieces[-1]
+        if left and right and left[-1] in LETTER_SET and right[0] in LETTER_SET:
+            pieces.append(_nbsp_joint(left, right))
+        else:
+            pieces.append(" ")
+        pieces.append(right)
+    return "".join(pieces)
+
+
+def _nbsp_joint(before: str, after: str) -> str:
     lex = lexicon()
-
-    def joint(match: re.Match[str]) -> str:
-        left, right = match.group(1), match.group(2)
-        word = left.rpartition(ZWNJ)[2]
-        joined = f"{word}{ZWNJ}{right}"
-        half = (
-            right in _NBSP_SUFFIXES
-            or word in _VERB_PREFIXES
-            or lex.known(joined)
-            or repair_word(f"{word}{right}") == joined
-        )
-        if not half:
-            return f"{left} "
-        return left if left[-1] in _NON_JOINING else f"{left}{ZWNJ}"
-
-    return _NBSP_PAIR.sub(joint, text)
+    left = _word_before(before, len(before)).rpartition(ZWNJ)[2]
+    end = 0
+    while end < len(after) and after[end] in LETTER_SET:
+        end += 1
+    right = after[:end]
+    joined = f"{left}{ZWNJ}{right}"
+    half = (
+        right in _NBSP_SUFFIXES
+        or left in _VERB_PREFIXES
+        or lex.known(joined)
+        or repair_word(f"{left}{right}") == joined
+    )
+    if not half:
+        return " "
+    return "" if left[-1] in _NON_JOINING else ZWNJ
 
 
 def join_spaced(text: str) -> str:
@@ -369,14 +380,14 @@ def clear_word_cache() -> None:
 
 def restore_half_spaces(text: str) -> str:
     parts = _TOKEN.split(join_spaced(text))
-    words = parts[1::2]
     if len(_REPAIRED) > _REPAIRED_MAX:
         _REPAIRED.clear()
-    for index, word in enumerate(words):
-        repaired = _REPAIRED.get(word)
-        if repaired is None:
-            repaired = _REPAIRED[word] = word if ZWNJ in word else repair_word(word)
-        words[index] = repaired
+    known = _REPAIRED.get
+    words = [known(word) for word in parts[1::2]]
+    if None in words:
+        for index, word in enumerate(parts[1::2]):
+            if words[index] is None:
+                words[index] = _REPAIRED[word] = word if ZWNJ in word else repair_word(word)
     parts[1::2] = words
     return "".join(parts)
 

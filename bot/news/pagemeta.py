@@ -78,6 +78,12 @@ _URL_LINE = re.compile(
 )
 
 
+_MAX_META_LINE = 100
+# What a code or link line starts with; any other metadata line is a date, with digits.
+_META_STARTS = ("کد", "لینک", "نشانی", "آدرس", "http")
+_HAS_DIGIT = re.compile(r"\d")
+
+
 @dataclass
 class Meta:
     code: str | None = None
@@ -91,7 +97,11 @@ class Meta:
 
 def take_metadata(line: str, meta: Meta, name: str) -> bool:
     """Record the line in meta when it is metadata; say whether it was."""
+    if len(line) > _MAX_META_LINE and "://" not in line[:_MAX_META_LINE]:
+        return False  # a paragraph, not a date, code or link line
     bare = to_ascii_digits(BULLET.sub("", line)).strip()
+    if not bare.startswith(_META_STARTS):
+        return _HAS_DIGIT.search(bare) is not None and _take_date(bare, line, meta, name)
     if match := _CODE.match(bare):
         meta.code = meta.code or match["id"]
         return True
