@@ -39,7 +39,7 @@ def test_a_fixture_card_reads_in_order_with_date_code_and_short_link() -> None:
         "سازمان شهرهای متحد",
         "💬 علیرضا زاکانی، شهردار تهران:",
         "💬 رحمانی فضلی، سفیر ایران:",
-        "📅 پنج\u200cشنبه ۲۴ مهر ۱۴۰۴ · کد ۲۶۵۲۴۰",
+        "📅 پنج\u200cشنبه ۲۴ مهر ۱۴۰۴ · کد خبر ۲۶۵۲۴۰",
         "🔗 newspaper.hamshahrionline.ir/7L98A",
     ]
     positions = [text.index(part) for part in order]
@@ -50,7 +50,7 @@ def test_a_fixture_card_reads_in_order_with_date_code_and_short_link() -> None:
 def test_cards_disable_link_previews_and_use_html() -> None:
     [payload] = payloads(Article(id="1", title="عنوان", lead="متن"))
     assert payload == {
-        "text": "<b>عنوان</b>\n\nمتن\n\nکد ۱",
+        "text": "<b>عنوان</b>\n\nمتن\n\nکد خبر ۱",
         "parse_mode": "HTML",
         "link_preview_options": {"is_disabled": True},
     }
@@ -78,15 +78,109 @@ def test_breaking_cards_start_with_the_breaking_mark() -> None:
     assert text.startswith("🔴 فوری\nزلزله در بم")
 
 
-def test_tags_become_hashtags_with_underscores() -> None:
-    article = Article(id="1", title="ع", lead="م", tags=["کلان\u200cشهر", "ایران و چین", "!!"])
-    assert visible(article).endswith("#کلان_شهر #ایران_و_چین")
+def test_tags_become_hashtags_with_underscores_and_keep_their_half_spaces() -> None:
+    tags = ["کلان\u200cشهر", "ایران و چین", "!!", "جام ملت\u200cهای اروپا"]
+    article = Article(id="1", title="ع", lead="م", tags=tags)
+    assert visible(article).endswith("#کلان\u200cشهر #ایران_و_چین #جام_ملت\u200cهای_اروپا")
 
 
 def test_published_time_is_shown_in_tehran_time() -> None:
     published = datetime(2025, 10, 16, 14, 30, tzinfo=TEHRAN)
     text = visible(Article(id="1", title="ع", lead="م", published=published))
-    assert "📅 پنج\u200cشنبه ۲۴ مهر ۱۴۰۴، ساعت ۱۴:۳۰ · کد ۱" in text
+    assert "📅 پنج\u200cشنبه ۲۴ مهر ۱۴۰۴، ساعت ۱۴:۳۰ · کد خبر ۱" in text
+
+
+def test_a_breaking_title_that_says_so_shows_the_mark_once() -> None:
+    for title in ("فوری: زلزله در بم", "زلزله در بم"):
+        text = visible(Article(id="1", title=title, lead="جزئیات", breaking=True))
+        assert text.startswith("🔴 فوری\nزلزله در بم")
+        assert text.count("فوری") == 1
+
+
+def test_quotes_stand_where_they_are_in_the_story() -> None:
+    article = Article(
+        id="1",
+        title="عنوان",
+        lead="پیش‌درآمد خبر.",
+        paragraphs=["بند یکم خبر.", "بند دوم خبر.", "بند سوم خبر."],
+        quotes=[
+            Quote(speaker="وزیر کار", text="سخن دوم.", position=2),
+            Quote(speaker="دکتر موسوی", text="سخن یکم.", position=1),
+            Quote(speaker="قدیمی", text="نقل بی‌جا."),
+        ],
+    )
+    text = visible(article)
+    order = ["بند یکم", "دکتر موسوی", "بند دوم", "وزیر کار", "بند سوم", "قدیمی", "کد خبر"]
+    positions = [text.index(part) for part in order]
+    assert positions == sorted(positions)
+
+
+def test_sub_headings_and_questions_are_bold_and_plain_paragraphs_are_not() -> None:
+    article = Article(
+        id="1",
+        title="گفت‌وگو با یک نویسنده",
+        lead="نویسنده از کتاب تازه‌اش گفت.",
+        paragraphs=[
+            "کتاب تازه",
+            "کتاب درباره شهر است.",
+            "چرا این شهر را انتخاب کردید؟",
+            "زادگاهم است.",
+        ],
+    )
+    [payload] = payloads(article)
+    assert "<b>کتاب تازه</b>" in payload["text"]
+    assert "<b>چرا این شهر را انتخاب کردید؟</b>" in payload["text"]
+    assert "<b>کتاب درباره شهر است.</b>" not in payload["text"]
+    assert "\n\nزادگاهم است." in payload["text"]
+
+
+def test_every_card_links_to_the_article_short_link_or_address() -> None:
+    with_url = Article(id="1", title="ع", lead="م", url="https://www.example.ir/news/1")
+    [payload] = payloads(with_url)
+    assert '🔗 <a href="https://www.example.ir/news/1">example.ir/news/1</a>' in payload["text"]
+    both = with_url.model_copy(update={"short_link": "example.ir/AbC"})
+    [payload] = payloads(both)
+    assert 'href="https://example.ir/AbC"' in payload["text"]
+    assert "news/1" not in payload["text"]
+
+
+def test_the_byline_is_shown_small_in_the_footer_and_a_label_not_at_all() -> None:
+    article = Article(
+        id="1", title="ع", lead="م", byline="گروه ورزشی", published=date(2025, 10, 16)
+    )
+    assert "📅 پنج\u200cشنبه ۲۴ مهر ۱۴۰۴ · گروه ورزشی · کد خبر ۱" in visible(article)
+    labelled = article.model_copy(update={"byline": "اشاره"})
+    assert "اشاره" not in visible(labelled)
+
+
+@pytest.mark.parametrize(
+    "article",
+    [
+        Article(
+            id="1",
+            title="ع",
+            quotes=[Quote(speaker=f"گوینده {n}", text="سخن " * 40) for n in range(3_000)],
+        ),
+        Article(
+            id="2",
+            title="ع",
+            key_points=[KeyPoint(label="برچسب", text="متن") for _ in range(30_000)],
+        ),
+        Article(id="3", title="ع", key_points=[KeyPoint(text="متن کوتاه") for _ in range(30_000)]),
+    ],
+    ids=["3,000 quotes", "30,000 labelled key points", "30,000 key points"],
+)
+def test_thousands_of_quotes_or_key_points_build_a_valid_card_in_linear_time(
+    article: Article,
+) -> None:
+    import time
+
+    start = time.perf_counter()
+    messages = render(article)
+    assert time.perf_counter() - start < 0.5
+    assert len(messages) <= MAX_MESSAGES
+    for message in messages:
+        check_message(message.payload())
 
 
 def test_long_quotes_are_expandable() -> None:

@@ -62,7 +62,7 @@ def test_card_prints_what_a_reader_sees(capsys: pytest.CaptureFixture[str]) -> N
     assert "<b>" not in out
     assert "گسترش همکاری کلان\u200cشهرهای ایران و چین" in out
     assert "💬 علیرضا زاکانی، شهردار تهران:" in out
-    assert "📅 پنج\u200cشنبه ۲۴ مهر ۱۴۰۴ · کد ۲۶۵۲۴۰" in out
+    assert "📅 پنج\u200cشنبه ۲۴ مهر ۱۴۰۴ · کد خبر ۲۶۵۲۴۰" in out
 
 
 def test_card_reads_json_articles(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -70,7 +70,7 @@ def test_card_reads_json_articles(capsys: pytest.CaptureFixture[str], tmp_path: 
     path.write_text(json.dumps([{"id": "5", "title": "عنوان", "lead": "متن"}]), encoding="utf-8")
     code, out, _ = run(capsys, "card", "--json", path)
     assert code == 0
-    assert json.loads(out)["messages"][0]["text"] == "<b>عنوان</b>\n\nمتن\n\nکد ۵"
+    assert json.loads(out)["messages"][0]["text"] == "<b>عنوان</b>\n\nمتن\n\nکد خبر ۵"
 
 
 def test_card_reports_a_missing_file(capsys: pytest.CaptureFixture[str]) -> None:

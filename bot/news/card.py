@@ -2,29 +2,31 @@
 
 Layout::
 
-    🔴 فوری                            (breaking only)
+    🔴 فوری                            (breaking only; a title's own «فوری:» is not repeated)
     <b>title</b>
 
     lead
 
     🔹 <b>label:</b> text                (one line per key point)
 
-    body paragraphs                     (when they fit)
-
+    body paragraphs, in story order     (when they fit; sub-headings and questions bold)
+    with the quotes where they stand:
     <b>sub-heading</b>
     💬 <b>speaker، role:</b>
     <blockquote>quote</blockquote>       (expandable when long)
 
-    📅 پنج‌شنبه ۲۴ مهر ۱۴۰۴ · کد ۲۶۵۲۴۰
-    🔗 short link
-    #hashtags
+    📅 پنج‌شنبه ۲۴ مهر ۱۴۰۴ · ایسنا · کد خبر ۲۶۵۲۴۰
+    🔗 short link, else the article's address
+    #hashtags                           (half-spaces kept: #جام_ملت‌های_اروپا)
     📖 ادامه مطلب                        (when something had to be left out)
 
 A card is at most two messages, each within Telegram's limits (4096 UTF-16 units of visible
 text, 100 entities). Text is split between them at paragraph, then sentence boundaries; what
 still does not fit is cut in this order: body paragraphs, then the longest quotes, the lead,
 the key points, and a «ادامه مطلب» link is added. The card is built from blocks whose visible
-length and entity count are known as they are made, so no HTML is ever parsed back.
+length and entity count are known as they are made, so no HTML is ever parsed back; what can
+never fit (thousands of key points or quotes) is left out in one pass before packing, so a
+card costs time linear in its items.
 """
 
 from __future__ import annotations
@@ -37,11 +39,12 @@ from typing import Any, TypeVar
 
 from bot.news import jalali
 from bot.news.article import Article, KeyPoint, Quote
+from bot.news.layout import is_heading, is_question, strip_breaking
 from bot.news.persian import ZWNJ, to_persian_digits
 
 _Texted = TypeVar("_Texted", KeyPoint, Quote)
 
-CARD_VERSION = 1
+CARD_VERSION = 2
 """Bumped whenever the rendering changes, so cached cards are rebuilt."""
 
 MAX_TEXT = 4096
@@ -57,13 +60,14 @@ _MIN_TITLE = 200
 _MAX_TAGS = 10
 _MAX_HASHTAG = 50
 _MAX_LINK_LABEL = 60
+_UNSHOWN_BYLINES = frozenset({"اشاره"})  # a label, not who wrote the article
 _ELLIPSIS = "…"
 _PARAGRAPH = "\n\n"
 _LINE = "\n"
 # The lookbehind starts a match only at the first mark of a run, so a run of thousands of
 # dots costs one pass, not one per dot.
 _SENTENCE_END = re.compile(r"(?<![.!?؟؛…])[.!?؟؛…]++[»\")]*+(?=\s)|\n")
-_HASHTAG_JUNK = re.compile(r"[^\w]+")
+_HASHTAG_JUNK = re.compile(f"[^\\w{ZWNJ}]+")
 
 
 def utf16_len(text: str) -> int:
@@ -90,7 +94,7 @@ class CardMessage:
 def render(article: Article, max_messages: int = MAX_MESSAGES) -> list[CardMessage]:
     """The card of an article: one or two messages (one where only one can go, as in an inline
     result), always valid for Telegram."""
-    plan = _Plan(article)
+    plan = _Plan(article, max_messages)
     while True:
         blocks = plan.blocks()
         if (messages := _pack(blocks, max_messages)) is not None:
@@ -175,14 +179,24 @@ def _shorten(text: str, limit: int) -> str:
 class _Plan:
     """What the card will say, and how to say less when it does not fit."""
 
-    def __init__(self, article: Article) -> None:
+    def __init__(self, article: Article, max_messages: int) -> None:
         self.article = article
-        self.title = article.title
+        marked, self.title = strip_breaking(article.title)
+        self.breaking = article.breaking or marked
         self.lead = article.lead
-        self.key_points: list[KeyPoint] = list(article.key_points)
+        # What can never fit is left out at once: shrinking one item at a time would cost
+        # time quadratic in the number of items.
+        room, entities = max_messages * MAX_TEXT, max_messages * MAX_ENTITIES
+        self.key_points: list[KeyPoint] = _fitting(
+            article.key_points, room, entities, 0, _MIN_KEY_POINT
+        )
         self.paragraphs: list[str] = list(article.paragraphs)
-        self.quotes: list[Quote] = list(article.quotes)
-        self.truncated = False
+        self.quotes: list[Quote] = _fitting(
+            article.quotes, room, entities, 2, _MIN_QUOTE_LAST_RESORT
+        )
+        self.truncated = len(self.key_points) < len(article.key_points) or len(self.quotes) < len(
+            article.quotes
+        )
 
     def blocks(self) -> list[_Block]:
         blocks = [self._header()]
@@ -190,11 +204,30 @@ class _Plan:
             blocks.append(_plain(self.lead))
         for index, point in enumerate(self.key_points):
             blocks.append(_key_point(point, _PARAGRAPH if index == 0 else _LINE))
-        blocks.extend(_plain(paragraph) for paragraph in self.paragraphs)
-        blocks.extend(_quote(quote) for quote in self.quotes)
+        blocks.extend(self._story())
         if footer := self._footer():
             blocks.append(footer)
         return blocks
+
+    def _story(self) -> Iterator[_Block]:
+        """Body paragraphs with each quote where it stands (after ``position`` paragraphs;
+        quotes without a place come last)."""
+        placed = sorted(
+            range(len(self.quotes)),
+            key=lambda i: (self.quotes[i].position is None, self.quotes[i].position or 0, i),
+        )
+        next_quote = 0
+        for index, paragraph in enumerate(self.paragraphs):
+            while next_quote < len(placed) and _before(self.quotes[placed[next_quote]], index):
+                yield _quote(self.quotes[placed[next_quote]])
+                next_quote += 1
+            last = index == len(self.paragraphs) - 1
+            if is_question(paragraph) or (not last and is_heading(paragraph)):
+                yield _Builder().tag("b", paragraph).block()
+            else:
+                yield _plain(paragraph)
+        for index in placed[next_quote:]:
+            yield _quote(self.quotes[index])
 
     def shrink(self, overflow: int) -> None:
         """Say less, the least important first; every call makes the card shorter."""
@@ -205,23 +238,26 @@ class _Plan:
         raise AssertionError("a card of a title alone always fits")  # pragma: no cover
 
     def _steps(self, overflow: int) -> Iterator[bool]:
-        yield self._drop(self.paragraphs)
+        yield self._drop(self.paragraphs, overflow, len)
         yield self._shorten_longest(self.quotes, overflow, _MIN_QUOTE)
         yield self._shorten_lead(overflow)
         yield self._shorten_longest(self.key_points, overflow, _MIN_KEY_POINT)
         yield self._drop_headings()
         yield self._shorten_longest(self.quotes, overflow, _MIN_QUOTE_LAST_RESORT)
         yield self._shorten_title()
-        yield self._drop(self.quotes)
-        yield self._drop(self.key_points)
+        yield self._drop(self.quotes, overflow, lambda quote: len(quote.text))
+        yield self._drop(self.key_points, overflow, lambda point: len(point.text))
         yield self._drop_lead()
 
     @staticmethod
-    def _drop(items: list[Any]) -> bool:
-        if items:
-            items.pop()
-            return True
-        return False
+    def _drop(items: list[Any], overflow: int, size: Any) -> bool:
+        """Drop items from the end, as many as the overflow needs (at least one)."""
+        if not items:
+            return False
+        dropped = 0
+        while items and (dropped == 0 or dropped < overflow):
+            dropped += size(items.pop()) + len(_PARAGRAPH)
+        return True
 
     @staticmethod
     def _shorten_longest(items: list[_Texted], overflow: int, minimum: int) -> bool:
@@ -261,7 +297,7 @@ class _Plan:
 
     def _header(self) -> _Block:
         builder = _Builder()
-        if self.article.breaking:
+        if self.breaking:
             builder.text("🔴 فوری\n")
         return builder.tag("b", self.title).block()
 
@@ -271,19 +307,45 @@ class _Plan:
         facts = []
         if article.published:
             facts.append(f"📅 {jalali.format_date(article.published)}")
+        if article.byline and article.byline not in _UNSHOWN_BYLINES:
+            facts.append(article.byline)
         if article.id.isdigit():
-            facts.append(f"کد {to_persian_digits(article.id)}")
+            facts.append(f"کد خبر {to_persian_digits(article.id)}")
         if facts:
             builder.text(" · ".join(facts))
         if article.short_url and article.short_link:
             label = _shorten(article.short_link, _MAX_LINK_LABEL)
             builder.line().text("🔗 ").link(label, article.short_url)
+        elif article.url:
+            label = _shorten(re.sub(r"^https?://(www\.)?", "", article.url), _MAX_LINK_LABEL)
+            builder.line().text("🔗 ").link(label, article.url)
         if hashtags := _hashtags(article.tags):
             builder.line().text(" ".join(hashtags), entities=len(hashtags))
         if self.truncated and article.link:
             builder.line().text("📖 ").link("ادامه مطلب", article.link)
         footer = builder.block()
         return footer if footer.text else None
+
+
+def _before(quote: Quote, paragraph: int) -> bool:
+    return quote.position is not None and quote.position <= paragraph
+
+
+def _fitting(
+    items: list[_Texted], room: int, entities: int, entities_each: int, shortest: int
+) -> list[_Texted]:
+    """The items from the start that could at best fit in ``room`` UTF-16 units and
+    ``entities`` entities (a key point's label is one more), each counted at the length it
+    may be shortened to: the rest can never be shown."""
+    used = count = 0
+    for index, item in enumerate(items):
+        label = item.label if isinstance(item, KeyPoint) else item.speaker
+        # UTF-16 units are at least as many as characters.
+        used += min(len(item.text), shortest) + len(label or "") + len(_LINE)
+        count += entities_each + (1 if isinstance(item, KeyPoint) and item.label else 0)
+        if used > room or count > entities:
+            return items[:index]
+    return list(items)
 
 
 def _key_point(point: KeyPoint, sep: str) -> _Block:
@@ -307,10 +369,13 @@ def _hashtags(tags: list[str]) -> list[str]:
     """#tags a reader can tap: words joined by «_» (Telegram ends a hashtag at a space)."""
     result: list[str] = []
     for tag in tags:
-        word = _HASHTAG_JUNK.sub("_", tag.replace(ZWNJ, "_")).strip("_")
+        # Telegram keeps a half-space inside a hashtag: #جام_ملت‌های_اروپا.
+        word = _HASHTAG_JUNK.sub("_", tag).strip("_" + ZWNJ)
         if word and len(word) <= _MAX_HASHTAG and f"#{word}" not in result:
             result.append(f"#{word}")
-    return result[:_MAX_TAGS]
+            if len(result) == _MAX_TAGS:
+                break
+    return result
 
 
 # ---------------------------------------------------------------------------------------------

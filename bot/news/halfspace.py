@@ -378,8 +378,56 @@ def clear_word_cache() -> None:
     repair_word.cache_clear()
 
 
+# «موارد مطرح شده در دیدار» → «موارد مطرح‌شده در دیدار»: a participle after a plural noun,
+# used as an adjective. «انجام شده است», «تأسیس شده و» (a verb) stay as they are.
+_PARTICIPLE = re.compile(f"([{_LETTER}{ZWNJ}]+) ([{_LETTER}]+) شده (?=([{_LETTER}]+))")
+_PARTICIPLE_ENDING = "شده"
+_PLURAL_ENDINGS = ("ها", "های", "هایی", "ات", "ان")
+_BROKEN_PLURALS = frozenset(
+    ["موارد", "مسائل", "مسایل", "اقدامات", "مطالب", "اخبار", "آثار", "اموال", "اسناد", "افراد"]
+)
+_AFTER_A_VERB = frozenset(
+    [
+        "است",
+        "اند",
+        "بود",
+        "بودند",
+        "باشد",
+        "باشند",
+        "بوده",
+        "بودن",
+        "و",
+        "که",
+        "یا",
+        "تا",
+        "را",
+        "نیز",
+        "هم",
+        "اما",
+        "ولی",
+        "است؛",
+    ]
+)
+
+
+def _join_participles(text: str) -> str:
+    lex = lexicon()
+
+    def join(match: re.Match[str]) -> str:
+        noun, stem, following = match.group(1), match.group(2), match.group(3)
+        plural = noun in _BROKEN_PLURALS or noun.endswith(_PLURAL_ENDINGS)
+        if plural and following not in _AFTER_A_VERB and lex.known(stem):
+            return f"{noun} {_attach(stem, _PARTICIPLE_ENDING)} "
+        return match.group()
+
+    return _PARTICIPLE.sub(join, text)
+
+
 def restore_half_spaces(text: str) -> str:
-    parts = _TOKEN.split(join_spaced(text))
+    text = join_spaced(text)
+    if " شده " in text:
+        text = _join_participles(text)
+    parts = _TOKEN.split(text)
     if len(_REPAIRED) > _REPAIRED_MAX:
         _REPAIRED.clear()
     known = _REPAIRED.get
