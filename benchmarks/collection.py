@@ -21,6 +21,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from bot.news.article import Article
 
@@ -54,16 +55,17 @@ def _lines(path: Path) -> Iterator[str]:
             yield line
 
 
+def _open_corpus(folder: Path) -> TextIO:
+    corpus = folder / "corpus.jsonl.gz"
+    if corpus.exists():
+        return gzip.open(corpus, "rt", encoding="utf-8")
+    return (folder / "corpus.jsonl").open(encoding="utf-8")
+
+
 def load_collection(folder: Path, *, limit: int | None = None) -> Collection:
     """The collection in `folder`; `limit`: only the first articles (for smoke runs)."""
-    corpus = folder / "corpus.jsonl.gz"
-    opened = (
-        gzip.open(corpus, "rt", encoding="utf-8")
-        if corpus.exists()
-        else (folder / "corpus.jsonl").open(encoding="utf-8")
-    )
     articles: list[Article] = []
-    with opened as lines:
+    with _open_corpus(folder) as lines:
         for line in lines:
             if limit is not None and len(articles) >= limit:
                 break
@@ -155,7 +157,7 @@ def reference_rankings(
     average = statistics.fmean(lengths) if lengths else 1.0
     rankings = []
     for query in queries:
-        scores: Counter[int] = Counter()
+        scores: defaultdict[int, float] = defaultdict(float)
         for word in set(_reference_words(query)):
             found = postings.get(word, [])
             idf = math.log(1 + (len(articles) - len(found) + 0.5) / (len(found) + 0.5))

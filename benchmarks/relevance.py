@@ -1,6 +1,7 @@
 """Search relevance: khabar's search against a plain BM25 on the same articles and queries.
 
     .venv/bin/python benchmarks/relevance.py [--verbose] [--redis URL]
+    .venv/bin/python benchmarks/relevance.py --collection ../shared/eval/hamshahri [--limit N]
 
 The test set is tests/fixtures/relevance/topics.json: 40 news topics (6 headlines and 12
 sentences each, written and read by a Persian speaker), 25 filler sentences that belong to no
@@ -12,6 +13,13 @@ and a filler sentence or two, in a fixed pseudo-random order), 240 articles in a
 Prints precision@5 and mean average precision for khabar (the Redis index of storage/search.py)
 and for plain BM25 (whitespace words, lower-cased, punctuation stripped; no letter folding, no
 half-space handling, no stemming, no stop words, no fields).
+
+With --collection, a real test collection instead (benchmarks/collection.py: Article JSON
+lines, queries in two spellings, judgements): its articles go into a Redis store as `khabar
+ingest` puts them, each query is searched as `khabar search --limit 100` does, and MAP, P@10
+and nDCG@10 are printed for khabar and for a plain BM25 reference (Persian letters folded,
+title counted twice), for each spelling, on the odd-numbered (dev) and even-numbered
+(held-out) topics the collection has.
 """
 
 from __future__ import annotations
@@ -32,6 +40,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.collection import (  # noqa: E402
+    DEPTH,
+    SPELLINGS,
+    Collection,
+    Measures,
+    load_collection,
+    measure,
+    reference_rankings,
+)
 from bot.news.article import Article  # noqa: E402
 from storage.articles import ArticleStore  # noqa: E402
 from storage.keys import Keys  # noqa: E402
@@ -40,6 +57,7 @@ from tests.support.storage_fixtures import drop_prefix  # noqa: E402
 
 TOPICS = ROOT / "tests" / "fixtures" / "relevance" / "topics.json"
 CUTOFF = 5
+BATCH = 2_000
 _PUNCTUATION = "«»،؛؟!?.,:;()[]\"'-–—…"
 
 
@@ -183,13 +201,65 @@ def plain_bm25_rankings(test: TestSet, k1: float = 1.2, b: float = 0.75) -> list
     return rankings
 
 
+async def collection_rankings(collection: Collection, url: str) -> dict[str, list[list[str]]]:
+    """khabar's top DEPTH for every topic, per spelling, through a Redis store."""
+    redis = await connect(url)
+    keys = Keys(f"khabar-collection-{uuid.uuid4().hex[:8]}")
+    store = ArticleStore(redis, keys, retention=timedelta(days=365_000))
+    try:
+        for start in range(0, len(collection.articles), BATCH):
+            await store.save_many(collection.articles[start : start + BATCH], announce=False)
+        rankings: dict[str, list[list[str]]] = {}
+        for spelling in SPELLINGS:
+            rankings[spelling] = []
+            for topic in collection.topics:
+                results = await store.search.search(topic.texts[spelling], 0, DEPTH)
+                rankings[spelling].append([hit.article_id for hit in results.hits])
+        return rankings
+    finally:
+        await drop_prefix(redis, keys.prefix)
+        await redis.aclose()
+
+
+def collection_report(folder: Path, url: str, limit: int | None, verbose: bool) -> None:
+    collection = load_collection(folder, limit=limit)
+    khabar = asyncio.run(collection_rankings(collection, url))
+    print(f"{len(collection.articles):,} articles, {len(collection.topics)} topics")
+    for part, wanted in (("dev (odd)", True), ("held-out (even)", False)):
+        chosen = [n for n, topic in enumerate(collection.topics) if topic.dev == wanted]
+        if not chosen:
+            print(f"{part}: no topics in this collection")
+            continue
+        topics = [collection.topics[n] for n in chosen]
+        print(f"{part}: {len(topics)} topics")
+        for spelling in SPELLINGS:
+            queries = [topic.texts[spelling] for topic in topics]
+            ours = measure(topics, [khabar[spelling][n] for n in chosen])
+            plain = measure(topics, reference_rankings(collection.articles, queries))
+            print(f"  {spelling:<6}  khabar      {ours.line()}")
+            print(f"  {spelling:<6}  plain BM25  {plain.line()}")
+            if verbose:
+                _per_topic(ours, plain)
+
+
+def _per_topic(ours: Measures, plain: Measures) -> None:
+    for number, ap in ours.per_topic.items():
+        print(f"      topic {number:>3}: AP {ap:.3f}  plain {plain.per_topic[number]:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--redis", default="memory://")
+    parser.add_argument("--redis", help="memory:// for the topics, the local Redis otherwise")
     parser.add_argument("--verbose", action="store_true", help="a line per query")
+    parser.add_argument("--collection", type=Path, help="a test collection folder")
+    parser.add_argument("--limit", type=int, help="with --collection: only the first N articles")
     args = parser.parse_args()
+    if args.collection:
+        url = args.redis or "redis://127.0.0.1:6379/0"
+        collection_report(args.collection, url, args.limit, args.verbose)
+        return
     test = load()
-    khabar = score(test.queries, asyncio.run(khabar_rankings(test, args.redis)))
+    khabar = score(test.queries, asyncio.run(khabar_rankings(test, args.redis or "memory://")))
     plain = score(test.queries, plain_bm25_rankings(test))
     print(f"{len(test.articles)} articles, {len(test.queries)} queries")
     print(

@@ -1,6 +1,7 @@
 """Search at scale: ingest N synthetic Persian articles into Redis, then measure.
 
     .venv/bin/python benchmarks/search.py [--articles N ...] [--queries Q] [--redis URL]
+                                          [--no-fts5]
 
 The corpus is drawn from khabar's Persian lexicon (bot/data: word frequencies from wordfreq),
 words picked by their real frequency, so common words are common and rare ones rare; article
@@ -12,6 +13,10 @@ parsing), Redis memory per article (all of khabar's keys, the articles alone, th
 alone, and the index as a multiple of the article), and search latency p50/p99 for 1-, 2- and
 3-word queries and for a word being typed (the index alone, and with the articles fetched as
 `khabar search` does). Each N runs under a prefix of its own, deleted afterwards.
+
+The same articles also go into SQLite FTS5 (benchmarks/fts5.py: bm25, the OR of the query's
+words, the last one a prefix while typing), and the same queries are timed there: each line
+ends with FTS5's p50/p99 and khabar's p99 as a multiple of FTS5's.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from redis.asyncio import Redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.fts5 import Fts5  # noqa: E402
 from bot.ingest import BATCH, Writer  # noqa: E402
 from bot.news.analysis import _stop_words  # noqa: E402
 from bot.news.article import Article, KeyPoint, Quote  # noqa: E402
@@ -156,7 +162,7 @@ async def _usage(redis: Redis, keys: list[str]) -> int:
         return sum(value or 0 for value in await pipe.execute())
 
 
-async def run(n: int, queries: int, url: str, analysers: int) -> None:
+async def run(n: int, queries: int, url: str, analysers: int, fts5: bool) -> None:
     corpus = Corpus()
     redis = await connect(url)
     keys = Keys(f"khabar-bench-{uuid.uuid4().hex[:8]}")
@@ -213,6 +219,11 @@ async def run(n: int, queries: int, url: str, analysers: int) -> None:
             f"{index_bytes / article_bytes:.2f}× the articles; {vocabulary:,} terms"
         )
 
+        sqlite = Fts5() if fts5 else None
+        if sqlite is not None:
+            seconds = sqlite.add(articles)
+            print(f"  FTS5: {n / seconds:,.0f} articles/s into an in-memory table")
+        del articles
         for label, words, typing in (
             ("1 word", 1, False),
             ("2 words", 2, False),
@@ -222,7 +233,7 @@ async def run(n: int, queries: int, url: str, analysers: int) -> None:
             asked = corpus.queries(words, queries)
             if typing:  # the last word cut short, as it is while being typed
                 asked = [q[: -max(1, len(q.rsplit(" ", 1)[-1]) // 2)] for q in asked]
-            index_times, full_times, totals = [], [], []
+            index_times, full_times, fts5_times, totals = [], [], [], []
             for query in asked:
                 start = time.perf_counter()
                 results = await store.search.search(query, 0, 10, typing=typing)
@@ -231,12 +242,25 @@ async def run(n: int, queries: int, url: str, analysers: int) -> None:
                 start = time.perf_counter()
                 await store.find(query, 0, 10, typing=typing)
                 full_times.append((time.perf_counter() - start) * 1000)
-            print(
+                if sqlite is not None:
+                    start = time.perf_counter()
+                    sqlite.search(query, 10, typing=typing)
+                    fts5_times.append((time.perf_counter() - start) * 1000)
+            line = (
                 f"  search {label:<8} p50 {percentile(index_times, 50):6.2f} ms  "
                 f"p99 {percentile(index_times, 99):6.2f} ms  |  with articles p50 "
                 f"{percentile(full_times, 50):6.2f} ms  p99 {percentile(full_times, 99):6.2f}"
                 f" ms  |  median {statistics.median(totals):,.0f} matches"
             )
+            if fts5_times:
+                p99 = percentile(fts5_times, 99)
+                line += (
+                    f"  |  FTS5 p50 {percentile(fts5_times, 50):6.2f} ms  p99 {p99:6.2f} ms"
+                    f"  (khabar p99 {percentile(index_times, 99) / p99:.2f}× FTS5's)"
+                )
+            print(line)
+        if sqlite is not None:
+            sqlite.close()
     finally:
         async for key in redis.scan_iter(match=f"{keys.prefix}:*", count=5000):
             await redis.unlink(key)
@@ -255,9 +279,12 @@ def main() -> None:
         help="processes that analyse articles for the index while this one "
         "writes (0: all in this process)",
     )
+    parser.add_argument(
+        "--no-fts5", dest="fts5", action="store_false", help="leave SQLite FTS5 out"
+    )
     args = parser.parse_args()
     for n in args.articles:
-        asyncio.run(run(n, args.queries, args.redis, args.analysers))
+        asyncio.run(run(n, args.queries, args.redis, args.analysers, args.fts5))
 
 
 if __name__ == "__main__":

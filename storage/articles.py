@@ -23,7 +23,7 @@ from redis.commands.core import AsyncScript
 from bot.news.article import TEHRAN, Article
 from bot.news.card import CARD_VERSION, payloads
 from storage.keys import Keys
-from storage.postings import Fields, analyze, analyze_fields, fields, postings
+from storage.postings import Fields, analyze, analyze_fields, fields, postings, telling
 from storage.redis import awaited
 from storage.search import Hit, SearchIndex
 from storage.shortlinks import ShortLinks
@@ -68,13 +68,15 @@ def published_timestamp(article: Article, now: datetime) -> float:
 # Both scripts below work on a batch of articles in one call, so that a batch of thousands
 # costs one command, not one per article; each article's change is atomic with its index
 # entry, so two processes saving the same article leave exactly one live version.
-# KEYS: latest, search ids, search dead, index stats, then per article: article, card.
+# KEYS: latest, search ids, search dead, index stats, search terms, then per article: article,
+# card.
 
 # The article's old search document (number and length in `old`) stops being live.
 _RETIRE_OLD = """
     if old[1] then
         redis.call('SETBIT', KEYS[3], old[1], 1)
         redis.call('HDEL', KEYS[2], old[1])
+        redis.call('HDEL', KEYS[5], old[1])
         documents = documents - 1
         length = length - tonumber(old[2] or 0)
     end
@@ -89,10 +91,10 @@ return n
 # length, code.
 _REPLACE = (
     """
-local n = (#KEYS - 4) / 2
+local n = (#KEYS - 5) / 2
 local documents, length = 0, 0
 for i = 0, n - 1 do
-    local article, card, a = KEYS[5 + 2 * i], KEYS[6 + 2 * i], 7 * i
+    local article, card, a = KEYS[6 + 2 * i], KEYS[7 + 2 * i], 7 * i
     local id, published, number = ARGV[a + 1], ARGV[a + 4], ARGV[a + 5]
     local old = redis.call('HMGET', article, 'doc', 'length')
     redis.call('HSET', article, 'json', ARGV[a + 2], 'fingerprint', ARGV[a + 3],
@@ -113,10 +115,10 @@ end
 # Takes articles out of the store and the index; ARGV per article: id.
 _REMOVE = (
     """
-local n = (#KEYS - 4) / 2
+local n = (#KEYS - 5) / 2
 local documents, length = 0, 0
 for i = 0, n - 1 do
-    local article, card = KEYS[5 + 2 * i], KEYS[6 + 2 * i]
+    local article, card = KEYS[6 + 2 * i], KEYS[7 + 2 * i]
     local old = redis.call('HMGET', article, 'doc', 'length')
     redis.call('DEL', article, card)
     redis.call('ZREM', KEYS[1], ARGV[i + 1])
@@ -174,6 +176,8 @@ class Batch:
     articles: list[Article] | None = None
     """The changed articles, when at hand (not sent to another process)."""
     lengths: list[int] = field(default_factory=list)
+    telling: list[str] = field(default_factory=list)
+    """Each changed article's terms for pseudo-relevance feedback (storage/postings.py)."""
     packed: dict[str, bytes] = field(default_factory=dict)
     dead: Counter[str] = field(default_factory=Counter)
     announce: bool = True
@@ -191,6 +195,7 @@ def index(batch: Batch) -> Batch:
     replaced ones."""
     documents = [analyze_fields(text) for text in batch.fields]
     batch.lengths = [document.length for document in documents]
+    batch.telling = [telling(document) for document in documents]
     batch.packed = postings(list(enumerate(documents, batch.first)), batch.average_length)
     for dump in batch.replaced:
         batch.dead.update(analyze(Article.trusted(json.loads(dump))).weights.keys())
@@ -291,6 +296,7 @@ class ArticleStore:
         keys = self._batch_keys([article.id for article in articles])
         async with self.redis.pipeline(transaction=True) as pipe:
             await self.search.add(pipe, batch.packed)
+            self.search.describe(pipe, batch.first, batch.telling)
             await self._replace(keys=keys, args=args, client=pipe)
             if aliases:
                 pipe.mset(aliases)
@@ -321,6 +327,7 @@ class ArticleStore:
             self.keys.search_ids(),
             self.keys.search_dead(),
             self.keys.index_stats(),
+            self.keys.search_terms(),
         ]
         for article_id in article_ids:
             keys += [self.keys.article(article_id), self.keys.card(article_id, CARD_VERSION)]

@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from bot.news.analysis import terms
+from bot.news.analysis import commonness, terms
 from bot.news.article import Article
 
-K1 = 1.2
+K1 = 1.6
+"""Chosen on the Hamshahri dev topics (1.2 measured 0.01–0.02 MAP less with feedback)."""
 B = 0.75
 # BM25F field weights, in counts so that weighting is list repetition: a word in the body
 # counts 2, in the tags, lead or key points 3, in the title 6 (k1 is scaled to match, so a
@@ -26,6 +27,12 @@ TITLE_WEIGHT = 6
 SUMMARY_WEIGHT = 3
 BODY_WEIGHT = 2
 IMPACT_LEVELS = 255
+TELLING = 60
+"""Terms a document keeps for pseudo-relevance feedback (see `telling`)."""
+RAREST = 8.0
+"""Above the Zipf frequency of any word: a term's rarity is RAREST less its commonness."""
+UNKNOWN = 3.0
+"""The commonness taken for a term the lexicon does not know (names, numbers, new words)."""
 
 POSTING = np.dtype([("doc", "<u4"), ("impact", "u1")])
 
@@ -108,3 +115,23 @@ def postings(numbered: Sequence[tuple[int, Document]], average_length: float) ->
         term: packed[start:end]
         for term, start, end in zip(distinct, starts, ends.tolist(), strict=True)
     }
+
+
+def telling(document: Document) -> str:
+    """The document's share of pseudo-relevance feedback, as kept in Redis: its total weight,
+    then its TELLING terms with the most weight × rarity (a term common in Persian at large,
+    «میشود», tells little of what the article is about), each with its weight, all separated
+    by spaces. Rarity comes from the lexicon, not the index: known when an article is
+    analysed, in another process, without Redis."""
+    ranked = sorted(
+        document.weights.items(),
+        key=lambda item: -item[1] * (RAREST - (commonness(item[0]) or UNKNOWN)),
+    )[:TELLING]
+    total = sum(document.weights.values())
+    return " ".join([str(total), *(f"{term} {weight}" for term, weight in ranked)])
+
+
+def read_telling(text: str) -> tuple[dict[str, float], float]:
+    """`telling`'s terms and weights, and the document's total weight."""
+    total, *parts = text.split(" ")
+    return {t: float(w) for t, w in zip(parts[0::2], parts[1::2], strict=True)}, float(total)

@@ -26,7 +26,6 @@ word found in half the archive costs a few milliseconds, not a Python loop over 
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,7 +40,8 @@ from redis.commands.core import AsyncScript
 from bot.news.analysis import query_terms, stem
 from bot.news.persian import search_key
 from storage.keys import Keys
-from storage.postings import IMPACT_LEVELS, K1, POSTING
+from storage.postings import POSTING, read_telling
+from storage.ranking import FEEDBACK_DOCUMENTS, Word, expand, rank, relevance_model
 from storage.redis import awaited, get_bytes
 
 DEFAULT_LENGTH = 300.0
@@ -57,7 +57,6 @@ most PREFIX_EXPANSIONS, and no more than PREFIXPOSTINGS postings in all (beyond 
 a two-letter prefix of common words would otherwise read megabytes at every keystroke."""
 
 MAX_QUERY_WORDS = 16
-COORDINATION = 0.0
 COMPACT_BATCH = 200
 APPEND_CHUNK = 5_000
 """Terms per append script call: long enough to save round trips, short enough not to
@@ -66,10 +65,6 @@ hold Redis up for more than a few milliseconds."""
 _PUBLISHED = np.dtype("<u4")
 _PUBLISHED_SIZE = _PUBLISHED.itemsize
 
-# Ranking key, one int64 per candidate: words matched, then score, then recency.
-_SCORE_SCALE = 1000
-_SCORE_BITS = 20
-_MATCHED_SHIFT = 32 + _SCORE_BITS
 
 # Appends postings to many terms' strings in one call. ARGV: the postings key prefix, the terms
 # joined by newlines, their postings concatenated, and the postings' lengths in bytes (comma
@@ -160,14 +155,6 @@ class Results:
     hits: list[Hit]
 
 
-@dataclass(frozen=True)
-class _Word:
-    """One word of the query: its terms (several when it is being typed) and their postings."""
-
-    terms: list[str]
-    found: list[npt.NDArray[np.void]] = field(default_factory=list)
-
-
 @dataclass
 class SearchIndex:
     redis: Redis
@@ -228,6 +215,12 @@ class SearchIndex:
             ]
             await script(keys=[self.keys.vocabulary()], args=args, client=pipe)
 
+    def describe(self, pipe: Pipeline, first: int, telling: Sequence[str]) -> None:
+        """Queue the feedback terms of documents numbered from `first` on (see `telling`)."""
+        if telling:
+            mapping = {str(number): text for number, text in enumerate(telling, first)}
+            pipe.hset(self.keys.search_terms(), mapping=mapping)
+
     async def forget(self, pipe: Pipeline, dead: Counter[str]) -> None:
         """Queue the bookkeeping for documents that died: `dead` counts, for each term, the
         dead postings it holds until `compact` rewrites it."""
@@ -275,15 +268,15 @@ class SearchIndex:
         """Articles for a query, best first: those with more of its words, then by BM25F
         score, then the newest. With `typing`, the last word may be unfinished and is
         completed from the index's vocabulary (inline search as the reader types)."""
-        words = [_Word([term]) for term in query_terms(query)[:MAX_QUERY_WORDS]]
+        words = [Word([term]) for term in query_terms(query)[:MAX_QUERY_WORDS]]
         typed = search_key(query).rsplit(" ", 1)[-1]
         if typing and query[-1:].strip() and typed:
             completions = await self._complete(typed)
             as_word = query_terms(typed)
             if words and as_word and words[-1].terms == as_word:
-                words[-1] = _Word(list(dict.fromkeys([*as_word, *completions])))
+                words[-1] = Word(list(dict.fromkeys([*as_word, *completions])))
             elif completions:  # a stop word so far («در» on its way to «درمان»)
-                words.append(_Word(completions))
+                words.append(Word(completions))
         if not words or limit <= 0:
             return Results(0, [])
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -296,16 +289,25 @@ class SearchIndex:
             )
             pipe.execute_command("GET", self.keys.search_dead(), NEVER_DECODE=True)
             pipe.hmget(self.keys.index_stats(), ["documents", "next"])
-            for word in words:
-                for term in word.terms:
-                    pipe.execute_command("GET", self.keys.postings(term), NEVER_DECODE=True)
+            self._queue_postings(pipe, words)
             replies = await pipe.execute()
-        new_published, dead_raw, (documents, last), *raws = replies
+        new_published, dead_raw, (documents_raw, last), *raws = replies
         self._extend_published(new_published or b"", int(last or 0))
-        for word in words:
-            for _ in word.terms:
-                word.found.append(np.frombuffer(raws.pop(0) or b"", dtype=POSTING))
-        ranking = self._rank(words, dead_raw or b"", int(documents or 0), offset + limit)
+        self._take_postings(words, raws)
+        live = self._live(dead_raw or b"")
+        documents = int(documents_raw or 0)
+        wanted = offset + limit
+        ranking = rank(words, live, self._published, documents, max(wanted, FEEDBACK_DOCUMENTS))
+        if not typing and ranking.total > 1:
+            # Pseudo-relevance feedback (RM3): the top documents' telling terms reweigh the
+            # query and add to it; not while typing, where the words are not all there yet.
+            top = ranking.best[:FEEDBACK_DOCUMENTS]
+            model = relevance_model(await self._telling(top), ranking.scores[top].tolist())
+            if added := expand(words, model):
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    self._queue_postings(pipe, added)
+                    self._take_postings(added, await pipe.execute())
+                ranking = rank([*words, *added], live, self._published, documents, wanted)
         page = ranking.best[offset:]
         if not len(page):
             return Results(ranking.total, [])
@@ -321,6 +323,23 @@ class SearchIndex:
             if article_id is not None
         ]
         return Results(ranking.total, hits)
+
+    def _queue_postings(self, pipe: Pipeline, words: Sequence[Word]) -> None:
+        for word in words:
+            for term in word.terms:
+                pipe.execute_command("GET", self.keys.postings(term), NEVER_DECODE=True)
+
+    @staticmethod
+    def _take_postings(words: Sequence[Word], raws: list[bytes | None]) -> None:
+        replies = iter(raws)
+        for word in words:
+            word.found = [np.frombuffer(next(replies) or b"", dtype=POSTING) for _ in word.terms]
+
+    async def _telling(
+        self, numbers: npt.NDArray[np.int64]
+    ) -> list[tuple[dict[str, float], float]]:
+        raws = await awaited(self.redis.hmget(self.keys.search_terms(), [str(n) for n in numbers]))
+        return [read_telling(raw) if raw else ({}, 0.0) for raw in raws]
 
     async def _complete(self, prefix: str) -> list[str]:
         """The most frequent indexed terms that start with the word being typed, and its
@@ -368,62 +387,6 @@ class SearchIndex:
             live[:overlap] &= ~dead[:overlap]
             self._live_cache, self._live_for = live, (size, dead_raw)
         return self._live_cache
-
-    def _rank(self, words: list[_Word], dead: bytes, documents: int, wanted: int) -> _Ranking:
-        """The best `wanted` document numbers in order, with every number's score and words
-        matched, and how many matched at all."""
-        size = len(self._published)
-        scores = np.zeros(size, dtype=np.float64)
-        matched = np.zeros(size, dtype=np.uint8)  # small: the scan for matches is faster
-        live = self._live(dead)
-        for word in words:
-            numbers, impacts = _best_of(word.found, size)
-            keep = live[numbers]
-            present, impacts = numbers[keep], impacts[keep]
-            if not len(present):
-                continue
-            frequency = len(present)
-            idf = math.log(1 + (max(documents, frequency) - frequency + 0.5) / (frequency + 0.5))
-            scores[present] += impacts * (idf * (K1 + 1) / IMPACT_LEVELS)
-            matched[present] += 1
-        candidates = np.flatnonzero(matched)
-        final = scores[candidates] * (matched[candidates] / len(words)) ** COORDINATION
-        quantized = np.minimum((final * _SCORE_SCALE).astype(np.int64), (1 << 31) - 1)
-        order_key = -((quantized << 32) | self._published[candidates].astype(np.int64))
-        wanted = min(wanted, len(candidates))
-        if wanted < len(candidates):
-            top = np.argpartition(order_key, wanted - 1)[:wanted]
-        else:
-            top = np.arange(len(candidates))
-        top = top[np.argsort(order_key[top], kind="stable")]
-        return _Ranking(candidates[top], len(candidates), scores, matched)
-
-
-@dataclass(frozen=True)
-class _Ranking:
-    best: npt.NDArray[np.int64]
-    total: int
-    scores: npt.NDArray[np.float64]
-    matched: npt.NDArray[np.uint8]
-
-
-def _best_of(
-    found: list[npt.NDArray[np.void]], size: int
-) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint8]]:
-    """The documents of a query word (numbers below `size`) and their impacts; a word with
-    several terms (being typed) takes each document's best."""
-    if len(found) == 1:
-        numbers, impacts = found[0]["doc"], found[0]["impact"]
-        inside = numbers < size
-        return numbers[inside], impacts[inside]
-    best = np.zeros(size, dtype=np.uint8)
-    for entries in found:
-        numbers = entries["doc"]
-        inside = numbers < size
-        numbers, impacts = numbers[inside], entries["impact"][inside]
-        best[numbers] = np.maximum(best[numbers], impacts)
-    present = np.flatnonzero(best).astype(np.uint32)
-    return present, best[present]
 
 
 def _published_seconds(value: float) -> int:

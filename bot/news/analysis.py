@@ -108,6 +108,12 @@ def _adjective(term: str) -> bool:
     return single > zipf.get(f"{term[:-3]}{ZWNJ}های", 0.0) and single > 0.0
 
 
+def commonness(term: str) -> float:
+    """How common a term is in Persian at large: the lexicon's Zipf frequency of the word
+    (about 7 for «ایران», 3 for a rare word), 0 for a word the lexicon does not know."""
+    return _folded_lexicon().spelled.get(term, 0.0)
+
+
 def terms(text: str, *, normalized: bool = False) -> list[str]:
     """The search terms of a text, in order, repeats kept (for term frequencies);
     `normalized`: the text is in display form already (see `search_key`).

@@ -1,0 +1,154 @@
+"""Ranking, pure numpy over postings (storage/postings.py): BM25F scores and the order of
+results, and the expansion of a query by pseudo-relevance feedback (RM3).
+
+No Redis here: storage/search.py reads the postings and hands them over.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from storage.postings import IMPACT_LEVELS, K1
+
+_SCORE_SCALE = 10_000
+"""Scores are ordered as integers (score, then recency, in one int64 key): 1/10,000 apart."""
+
+# Pseudo-relevance feedback (RM3), chosen on the Hamshahri collection's dev topics
+# (benchmarks/relevance.py --collection): each of these measured best within ±0.01 MAP.
+FEEDBACK_DOCUMENTS = 10
+"""The first pass's top documents that feedback learns from."""
+FEEDBACK_TERMS = 20
+"""Terms that join the query."""
+FEEDBACK_WEIGHT = 0.4
+"""λ: the relevance model's share of the query."""
+DOCUMENT_POWER = 2.0
+OWN_BOOST = 32.0
+
+
+@dataclass
+class Word:
+    """One scored unit of a query: a word (several terms when it is being typed, each document
+    taking its best), or an expansion term, with its weight in the query."""
+
+    terms: list[str]
+    weight: float = 1.0
+    original: bool = True
+    """A word the reader typed, not one feedback added."""
+    found: list[npt.NDArray[np.void]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    best: npt.NDArray[np.int64]
+    """The best document numbers, in order."""
+    total: int
+    """How many documents match at all."""
+    scores: npt.NDArray[np.float64]
+    matched: npt.NDArray[np.uint8]
+    """Per document number: how many of the reader's words it has."""
+
+
+def idf(frequency: int, documents: int) -> float:
+    return math.log(1 + (max(documents, frequency) - frequency + 0.5) / (frequency + 0.5))
+
+
+def rank(
+    words: Sequence[Word],
+    live: npt.NDArray[np.bool_],
+    published: npt.NDArray[np.uint32],
+    documents: int,
+    wanted: int,
+) -> Ranking:
+    """The best `wanted` live documents by the sum of their words' weighted BM25F scores, the
+    newest first among equals. Only documents with one of the reader's words are results."""
+    size = len(published)
+    scores = np.zeros(size, dtype=np.float64)
+    matched = np.zeros(size, dtype=np.uint8)
+    for word in words:
+        numbers, impacts = best_of(word.found, size)
+        keep = live[numbers]
+        present, impacts = numbers[keep], impacts[keep]
+        if not len(present):
+            continue
+        scale = word.weight * idf(len(present), documents) * (K1 + 1) / IMPACT_LEVELS
+        scores[present] += impacts * scale
+        if word.original:
+            matched[present] += 1
+    candidates = np.flatnonzero(matched)
+    quantized = np.minimum((scores[candidates] * _SCORE_SCALE).astype(np.int64), (1 << 31) - 1)
+    order_key = -((quantized << 32) | published[candidates].astype(np.int64))
+    wanted = min(wanted, len(candidates))
+    if wanted < len(candidates):
+        top = np.argpartition(order_key, wanted - 1)[:wanted]
+    else:
+        top = np.arange(len(candidates))
+    top = top[np.argsort(order_key[top], kind="stable")]
+    return Ranking(candidates[top], len(candidates), scores, matched)
+
+
+def best_of(
+    found: list[npt.NDArray[np.void]], size: int
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint8]]:
+    """The documents of a word (numbers below `size`) and their impacts; a word with several
+    terms (being typed) takes each document's best."""
+    if not found:
+        return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint8)
+    if len(found) == 1:
+        numbers, impacts = found[0]["doc"], found[0]["impact"]
+        inside = numbers < size
+        return numbers[inside], impacts[inside]
+    best = np.zeros(size, dtype=np.uint8)
+    for entries in found:
+        numbers = entries["doc"]
+        inside = numbers < size
+        numbers, impacts = numbers[inside], entries["impact"][inside]
+        best[numbers] = np.maximum(best[numbers], impacts)
+    present = np.flatnonzero(best).astype(np.uint32)
+    return present, best[present]
+
+
+def relevance_model(
+    vectors: Sequence[tuple[Mapping[str, float], float]], scores: Sequence[float]
+) -> dict[str, float]:
+    """RM1 from the first pass's top documents: p(t|R) = Σ p(t|d)·p(d|R), where p(t|d) is
+    the term's share of the document's weight and p(d|R) goes with the document's score
+    squared (the best documents speak loudest). `vectors`: each document's telling terms
+    with their weights, and its total weight (storage/postings.py `telling`)."""
+    weights = [max(score, 0.0) ** DOCUMENT_POWER for score in scores]
+    total = sum(weights)
+    model: dict[str, float] = {}
+    if total <= 0:
+        return model
+    for (vector, length), weight in zip(vectors, weights, strict=True):
+        if length <= 0:
+            continue
+        share = weight / total / length
+        for term, count in vector.items():
+            model[term] = model.get(term, 0.0) + count * share
+    return model
+
+
+def expand(words: Sequence[Word], model: Mapping[str, float]) -> list[Word]:
+    """RM3: the query mixed with the relevance model. Each of the reader's words keeps
+    (1 − λ)/n and gains what the model gives it (times OWN_BOOST: a word the top documents
+    are about counts more than one they merely mention); the FEEDBACK_TERMS heaviest other
+    terms join with λ·p(t|R), renormalized. Returns the terms that join."""
+    if not words or not model:
+        return []
+    own = {term for word in words for term in word.terms}
+    for word in words:
+        gained = sum(model.get(term, 0.0) for term in word.terms)
+        word.weight = (1 - FEEDBACK_WEIGHT) / len(words) + FEEDBACK_WEIGHT * OWN_BOOST * gained
+    others = sorted((item for item in model.items() if item[0] not in own), key=lambda i: -i[1])
+    chosen = others[:FEEDBACK_TERMS]
+    mass = sum(weight for _, weight in chosen)
+    if mass <= 0:
+        return []
+    return [
+        Word([term], FEEDBACK_WEIGHT * weight / mass, original=False) for term, weight in chosen
+    ]
