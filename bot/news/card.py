@@ -31,14 +31,23 @@ card costs time linear in its items.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bot.news import jalali
 from bot.news.article import Article, KeyPoint, Quote
+from bot.news.blocks import (
+    LINE,
+    MAX_ENTITIES,
+    MAX_TEXT,
+    PARAGRAPH,
+    Block,
+    Builder,
+    CardMessage,
+    pack,
+    plain,
+)
 from bot.news.layout import is_heading, is_question, strip_breaking
 from bot.news.persian import ZWNJ, to_persian_digits
 
@@ -47,8 +56,6 @@ _Texted = TypeVar("_Texted", KeyPoint, Quote)
 CARD_VERSION = 2
 """Bumped whenever the rendering changes, so cached cards are rebuilt."""
 
-MAX_TEXT = 4096
-MAX_ENTITIES = 100
 MAX_MESSAGES = 2
 
 _EXPANDABLE_QUOTE = 500
@@ -62,33 +69,7 @@ _MAX_HASHTAG = 50
 _MAX_LINK_LABEL = 60
 _UNSHOWN_BYLINES = frozenset({"اشاره"})  # a label, not who wrote the article
 _ELLIPSIS = "…"
-_PARAGRAPH = "\n\n"
-_LINE = "\n"
-# The lookbehind starts a match only at the first mark of a run, so a run of thousands of
-# dots costs one pass, not one per dot.
-_SENTENCE_END = re.compile(r"(?<![.!?؟؛…])[.!?؟؛…]++[»\")]*+(?=\s)|\n")
 _HASHTAG_JUNK = re.compile(f"[^\\w{ZWNJ}]+")
-
-
-def utf16_len(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-@dataclass(frozen=True)
-class CardMessage:
-    """One message of a card: its HTML and the text a reader sees."""
-
-    html: str
-    text: str
-
-    def payload(self) -> dict[str, Any]:
-        """Exactly what goes to sendMessage (chat_id aside)."""
-        return {
-            "text": self.html,
-            "parse_mode": "HTML",
-            "link_preview_options": {"is_disabled": True},
-        }
 
 
 def render(article: Article, max_messages: int = MAX_MESSAGES) -> list[CardMessage]:
@@ -97,7 +78,7 @@ def render(article: Article, max_messages: int = MAX_MESSAGES) -> list[CardMessa
     plan = _Plan(article, max_messages)
     while True:
         blocks = plan.blocks()
-        if (messages := _pack(blocks, max_messages)) is not None:
+        if (messages := pack(blocks, max_messages)) is not None:
             return messages
         overflow = sum(b.length + len(b.sep) for b in blocks) - max_messages * MAX_TEXT
         plan.shrink(max(overflow, 0) + 200)
@@ -105,64 +86,6 @@ def render(article: Article, max_messages: int = MAX_MESSAGES) -> list[CardMessa
 
 def payloads(article: Article) -> list[dict[str, Any]]:
     return [message.payload() for message in render(article)]
-
-
-# ---------------------------------------------------------------------------------------------
-# Blocks: pieces of a card that know their HTML, visible length and entity count.
-
-
-@dataclass
-class _Block:
-    html: str
-    text: str
-    entities: int
-    sep: str = _PARAGRAPH
-    plain: bool = False
-    """Plain text may be split between messages at sentence boundaries."""
-    length: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.length = utf16_len(self.text)
-
-
-class _Builder:
-    def __init__(self) -> None:
-        self._html: list[str] = []
-        self._text: list[str] = []
-        self._entities = 0
-
-    def text(self, value: str, entities: int = 0) -> _Builder:
-        """Plain text; ``entities`` counts those Telegram finds in it itself (#hashtags)."""
-        self._html.append(_escape(value))
-        self._text.append(value)
-        self._entities += entities
-        return self
-
-    def line(self) -> _Builder:
-        """Start a new line, unless nothing has been written yet."""
-        return self.text(_LINE) if self._text else self
-
-    def tag(self, name: str, value: str, attrs: str = "") -> _Builder:
-        self._html.append(f"<{name}{attrs}>{_escape(value)}</{name}>")
-        self._text.append(value)
-        self._entities += 1
-        return self
-
-    def link(self, label: str, href: str) -> _Builder:
-        return self.tag("a", label, f' href="{html.escape(href, quote=True)}"')
-
-    def block(self, sep: str = _PARAGRAPH) -> _Block:
-        return _Block("".join(self._html), "".join(self._text), self._entities, sep)
-
-
-def _escape(text: str) -> str:
-    return html.escape(text, quote=False)
-
-
-def _plain(text: str, sep: str = _PARAGRAPH) -> _Block:
-    block = _Builder().text(text).block(sep)
-    block.plain = True
-    return block
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -198,18 +121,18 @@ class _Plan:
             article.quotes
         )
 
-    def blocks(self) -> list[_Block]:
+    def blocks(self) -> list[Block]:
         blocks = [self._header()]
         if self.lead:
-            blocks.append(_plain(self.lead))
+            blocks.append(plain(self.lead))
         for index, point in enumerate(self.key_points):
-            blocks.append(_key_point(point, _PARAGRAPH if index == 0 else _LINE))
+            blocks.append(_key_point(point, PARAGRAPH if index == 0 else LINE))
         blocks.extend(self._story())
         if footer := self._footer():
             blocks.append(footer)
         return blocks
 
-    def _story(self) -> Iterator[_Block]:
+    def _story(self) -> Iterator[Block]:
         """Body paragraphs with each quote where it stands (after ``position`` paragraphs;
         quotes without a place come last)."""
         placed = sorted(
@@ -223,9 +146,9 @@ class _Plan:
                 next_quote += 1
             last = index == len(self.paragraphs) - 1
             if is_question(paragraph) or (not last and is_heading(paragraph)):
-                yield _Builder().tag("b", paragraph).block()
+                yield Builder().tag("b", paragraph).block()
             else:
-                yield _plain(paragraph)
+                yield plain(paragraph)
         for index in placed[next_quote:]:
             yield _quote(self.quotes[index])
 
@@ -256,7 +179,7 @@ class _Plan:
             return False
         dropped = 0
         while items and (dropped == 0 or dropped < overflow):
-            dropped += size(items.pop()) + len(_PARAGRAPH)
+            dropped += size(items.pop()) + len(PARAGRAPH)
         return True
 
     @staticmethod
@@ -295,15 +218,15 @@ class _Plan:
         self.lead = None
         return True
 
-    def _header(self) -> _Block:
-        builder = _Builder()
+    def _header(self) -> Block:
+        builder = Builder()
         if self.breaking:
             builder.text("🔴 فوری\n")
         return builder.tag("b", self.title).block()
 
-    def _footer(self) -> _Block | None:
+    def _footer(self) -> Block | None:
         article = self.article
-        builder = _Builder()
+        builder = Builder()
         facts = []
         if article.published:
             facts.append(f"📅 {jalali.format_date(article.published)}")
@@ -341,26 +264,26 @@ def _fitting(
     for index, item in enumerate(items):
         label = item.label if isinstance(item, KeyPoint) else item.speaker
         # UTF-16 units are at least as many as characters.
-        used += min(len(item.text), shortest) + len(label or "") + len(_LINE)
+        used += min(len(item.text), shortest) + len(label or "") + len(LINE)
         count += entities_each + (1 if isinstance(item, KeyPoint) and item.label else 0)
         if used > room or count > entities:
             return items[:index]
     return list(items)
 
 
-def _key_point(point: KeyPoint, sep: str) -> _Block:
-    builder = _Builder().text("🔹 ")
+def _key_point(point: KeyPoint, sep: str) -> Block:
+    builder = Builder().text("🔹 ")
     if point.label:
         builder.tag("b", f"{point.label}:").text(" ")
     return builder.text(point.text).block(sep)
 
 
-def _quote(quote: Quote) -> _Block:
-    builder = _Builder()
+def _quote(quote: Quote) -> Block:
+    builder = Builder()
     if quote.heading:
-        builder.tag("b", quote.heading).text(_LINE)
+        builder.tag("b", quote.heading).text(LINE)
     who = f"{quote.speaker}، {quote.role}:" if quote.role else f"{quote.speaker}:"
-    builder.text("💬 ").tag("b", who).text(_LINE)
+    builder.text("💬 ").tag("b", who).text(LINE)
     expandable = " expandable" if len(quote.text) > _EXPANDABLE_QUOTE else ""
     return builder.tag("blockquote", quote.text, expandable).block()
 
@@ -376,92 +299,3 @@ def _hashtags(tags: list[str]) -> list[str]:
             if len(result) == _MAX_TAGS:
                 break
     return result
-
-
-# ---------------------------------------------------------------------------------------------
-# Packing blocks into messages.
-
-
-@dataclass
-class _Message:
-    html: list[str] = field(default_factory=list)
-    text: list[str] = field(default_factory=list)
-    length: int = 0
-    entities: int = 0
-
-    def room(self, sep: str) -> int:
-        return MAX_TEXT - self.length - (len(sep) if self.text else 0)
-
-    def add(self, block: _Block) -> None:
-        if self.text:
-            self.html.append(block.sep)
-            self.text.append(block.sep)
-            self.length += len(block.sep)
-        self.html.append(block.html)
-        self.text.append(block.text)
-        self.length += block.length
-        self.entities += block.entities
-
-    def fits(self, block: _Block) -> bool:
-        return block.length <= self.room(block.sep) and (
-            self.entities + block.entities <= MAX_ENTITIES
-        )
-
-    def done(self) -> CardMessage:
-        return CardMessage("".join(self.html), "".join(self.text))
-
-
-def _pack(blocks: list[_Block], max_messages: int) -> list[CardMessage] | None:
-    """Blocks laid into messages in order; None when they need more than `max_messages`."""
-    messages = [_Message()]
-    for block in blocks:
-        current = messages[-1]
-        if current.fits(block):
-            current.add(block)
-            continue
-        if block.plain:
-            rest = block.text
-            while rest:
-                current = messages[-1]
-                head, rest = _split_to_fit(rest, current.room(block.sep), not current.text)
-                if head:
-                    current.add(_plain(head, block.sep))
-                if rest and current.text:
-                    messages.append(_Message())
-                if len(messages) > max_messages:
-                    return None
-            continue
-        messages.append(_Message())
-        if len(messages) > max_messages or not messages[-1].fits(block):
-            return None
-        messages[-1].add(block)
-    return [message.done() for message in messages]
-
-
-def _split_to_fit(text: str, room: int, empty: bool) -> tuple[str, str]:
-    """The longest head of text that fits in room, cut at a sentence end; then at a space and
-    finally anywhere only when the message is still empty (a sentence longer than a message)."""
-    if utf16_len(text) <= room:
-        return text, ""
-    if room <= 0:
-        return "", text
-    best = length = 0
-    for match in _SENTENCE_END.finditer(text):
-        length += utf16_len(text[best : match.end()])  # text[:best] is counted already
-        if length > room:
-            break
-        best = match.end()
-    if best == 0 and empty:
-        window = _prefix_within(text, room)
-        space = text.rfind(" ", 0, window + 1)
-        best = space if space > 0 else window
-    head, rest = text[:best].rstrip(), text[best:].lstrip()
-    return head, rest
-
-
-def _prefix_within(text: str, room: int) -> int:
-    """The number of characters of text that fit in ``room`` UTF-16 units."""
-    end = min(len(text), room)
-    while end > 0 and utf16_len(text[:end]) > room:
-        end -= max(1, (utf16_len(text[:end]) - room) // 2)
-    return end

@@ -27,26 +27,19 @@ import json
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.news.article import MAX_TITLE_CHARS, Article, KeyPoint, Quote, stable_id
-from bot.news.halfspace import one_spelling
+from bot.news.article import MAX_TITLE_CHARS, Article, stable_id
 from bot.news.layout import (
-    BULLET,
-    is_cut,
-    is_heading,
-    is_question,
     strip_breaking,
-    strip_marker,
 )
 from bot.news.pagemeta import Meta, published, take_metadata
 from bot.news.persian import normalize, search_key
-from bot.news.quotes import find_quote, split_byline
-from bot.news.script import ZWNJ
+from bot.news.spelling import one_spelling
+from bot.news.story import Story, Unit, join_cut_lines, join_headings, squeezed, with_subtitle
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +56,9 @@ class ParseError(ValueError):
         return ParseError, (self.name, self.problem)  # picklable, for parsing in other processes
 
 
-def _squeezed(text: str) -> str:
-    """Display text without spaces and half-spaces: a cheap key for comparing lines that are
-    already normalized («به اشتراک بگذارید» and «به‌اشتراک بگذارید» agree)."""
-    return text.replace(" ", "").replace(ZWNJ, "")
-
-
 # Lines the page prints around every article.
 _FURNITURE = frozenset(
-    _squeezed(normalize(line))
+    squeezed(normalize(line))
     for line in (
         "این خبر را به اشتراک بگذارید",
         "اشتراک گذاری",
@@ -85,11 +72,8 @@ _FURNITURE = frozenset(
 _FURNITURE_MAX_CHARS = 40
 _PUNCTUATION_ONLY = re.compile(r"^[\W_]*$")
 
-_LABEL_MAX_WORDS = 10
-_LABEL_MAX_CHARS = 90
 _TITLE_MAX_CHARS = 300
 _SAME_TEXT_SLACK = 8  # characters: lines further apart in length are different lines
-_TITLE_LINE_MAX_WORDS = 25
 # UTF-8 lead bytes: U+0600-U+06FF (the Arabic script), and the other alphabets of two or
 # three bytes (Greek, Cyrillic, Hebrew…; Latin-1 punctuation such as «» and NBSP left out).
 _NOT_ARABIC_LEAD = bytes(b for b in range(256) if not 0xD8 <= b <= 0xDB)
@@ -104,26 +88,18 @@ _SOURCES = {
 }
 
 
-@dataclass
-class _Unit:
-    """One line of article text, after the page furniture and the metadata are taken out."""
-
-    text: str
-    boxed: bool
-
-
 def parse_text(text: str, *, name: str = "<text>", source: str | None = None) -> Article:
     """The Article in a raw page's text. Raises ParseError when it is not an article."""
     if "\x00" in text:
         raise ParseError(name, "binary data, not article text")
     meta = Meta()
-    units: list[_Unit] = []
+    units: list[Unit] = []
     raws = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     for raw, line in zip(raws, _normalize_lines(raws), strict=True):
         boxed = raw.startswith("\u00a0") or raw.startswith(" \u00a0")
         if not line or _is_furniture(line) or take_metadata(line, meta, name):
             continue
-        units.append(_Unit(line, boxed))
+        units.append(Unit(line, boxed))
     if not units:
         raise ParseError(name, "empty: no title and no text" if not text.strip() else "no title")
     return _build(units, meta, name=name, source=source)
@@ -251,14 +227,14 @@ def _decode(data: bytes, name: str) -> str:
 def _is_furniture(line: str) -> bool:
     if _PUNCTUATION_ONLY.match(line):
         return True
-    return len(line) <= _FURNITURE_MAX_CHARS and _squeezed(line) in _FURNITURE
+    return len(line) <= _FURNITURE_MAX_CHARS and squeezed(line) in _FURNITURE
 
 
 # ---------------------------------------------------------------------------------------------
 # The article text: title, lead, key points, paragraphs, quotes.
 
 
-def _build(units: list[_Unit], meta: Meta, *, name: str, source: str | None) -> Article:
+def _build(units: list[Unit], meta: Meta, *, name: str, source: str | None) -> Article:
     if not _mostly_persian(unit.text for unit in units):
         raise ParseError(name, "no Persian text: this is not a Persian news article")
     title = units[0].text
@@ -271,10 +247,10 @@ def _build(units: list[_Unit], meta: Meta, *, name: str, source: str | None) -> 
     first = next((unit.text for unit in rest if not unit.boxed), None)
     hashed = stable_id(source or source_of(meta.short_link or meta.url), title, first)
     breaking, title = strip_breaking(title)
-    title, story = _with_subtitle(title, _join_headings(_join_cut_lines(rest)))
+    title, story = with_subtitle(title, join_headings(join_cut_lines(rest)))
     if not story:
         raise ParseError(name, "no article text after the title")
-    parts = _Story()
+    parts = Story()
     for index, unit in enumerate(story):
         following = story[index + 1] if index + 1 < len(story) else None
         parts.add(unit, following)
@@ -307,112 +283,6 @@ def _build(units: list[_Unit], meta: Meta, *, name: str, source: str | None) -> 
         raise ParseError(name, describe_validation_error(error)) from None
 
 
-class _Story:
-    """The lines after the title, read in order: the byline and the lead, then key points,
-    paragraphs, sub-headings and quotes, each quote where it stands in the story."""
-
-    def __init__(self) -> None:
-        self.lead: str | None = None
-        self.byline: str | None = None
-        self.key_points: list[KeyPoint] = []
-        self.quotes: list[Quote] = []
-        self.paragraphs: list[str] = []
-        self._heading: str | None = None
-        self._seen: set[str] = set()
-        self._interview = False
-
-    def add(self, unit: _Unit, following: _Unit | None) -> None:
-        if unit.boxed:
-            self.key_points.append(_key_point(unit.text))
-            return
-        marked, text = strip_marker(unit.text)
-        if self.lead is None and self.byline is None:
-            self.byline, text = split_byline(text)
-        key = _squeezed(text)
-        if not key or key in self._seen:
-            return  # a page that repeats its lead or a paragraph shows it once
-        self._seen.add(key)
-        if self.lead is None and not is_heading(text):
-            self.lead = text
-            return
-        quote = None if marked or self.lead is None else find_quote(text)
-        if quote is not None:
-            update: dict[str, object] = {"position": len(self.paragraphs)}
-            if self._heading:
-                update["heading"] = self._heading
-                self._heading = None
-            self.quotes.append(quote.model_copy(update=update))
-            return
-        self._flush_heading()
-        if following is not None and not following.boxed and is_heading(text):
-            self._heading = text  # a quote's sub-heading, or a paragraph's
-            return
-        if marked and is_question(text):
-            self._interview = True
-        elif marked and not self._interview:
-            text = BULLET + text
-        if self.lead is None:
-            self.lead = text
-        else:
-            self.paragraphs.append(text)
-
-    def finish(self) -> None:
-        self._flush_heading()
-
-    def _flush_heading(self) -> None:
-        if self._heading:
-            self.paragraphs.append(self._heading)
-            self._heading = None
-
-
-def _join_cut_lines(units: list[_Unit]) -> list[_Unit]:
-    """Lines a page cut in the middle of a sentence, put back together."""
-    joined: list[_Unit] = []
-    for unit in units:
-        previous = joined[-1] if joined else None
-        if previous and not previous.boxed and not unit.boxed and is_cut(previous.text):
-            joined[-1] = _Unit(f"{previous.text} {unit.text}", boxed=False)
-        else:
-            joined.append(unit)
-    return joined
-
-
-def _join_headings(units: list[_Unit]) -> list[_Unit]:
-    """A sub-heading printed on two lines is one sub-heading."""
-    joined: list[_Unit] = []
-    for index, unit in enumerate(units):
-        previous = joined[-1] if joined else None
-        following = units[index + 1] if index + 1 < len(units) else None
-        if (
-            previous
-            and following
-            and not (previous.boxed or unit.boxed or following.boxed)
-            and is_heading(previous.text)
-            and is_heading(unit.text)
-            and not is_heading(following.text)
-            and split_byline(following.text)[0] is None
-        ):
-            joined[-1] = _Unit(f"{previous.text} {unit.text}", boxed=False)
-        else:
-            joined.append(unit)
-    return joined
-
-
-def _with_subtitle(title: str, units: list[_Unit]) -> tuple[str, list[_Unit]]:
-    """The title and the line under it, when that line is the rest of the headline (after a
-    title that ends in «:») or its subtitle (a heading before the first paragraph)."""
-    if len(units) < 2 or units[0].boxed or units[1].boxed:
-        return title, units
-    line, following = units[0].text, units[1].text
-    if find_quote(following) is not None and is_heading(line):
-        return title, units  # the heading of a quote
-    if title.endswith(":") and len(line.split()) <= _TITLE_LINE_MAX_WORDS and line[-1] != ".":
-        return f"{title} {line}", units[1:]
-    if is_heading(line) and split_byline(line)[0] is None:
-        return f"{title}: {line}", units[1:]
-    return title, units
-
-
 def _mostly_persian(texts: Iterable[str]) -> bool:
     """At least half the letters are of the Arabic script. Counted on the UTF-8 bytes (each
     such letter starts with one of four lead bytes), which is many times faster than matching
@@ -425,24 +295,8 @@ def _mostly_persian(texts: Iterable[str]) -> bool:
 
 
 def _same_text(a: str, b: str) -> bool:
-    return _squeezed(a) == _squeezed(b) or (
+    return squeezed(a) == squeezed(b) or (
         abs(len(a) - len(b)) < _SAME_TEXT_SLACK and search_key(a) == search_key(b)
-    )
-
-
-def _key_point(text: str) -> KeyPoint:
-    label, sep, rest = text.partition(":")
-    if sep and rest.strip() and _is_label(label):
-        return KeyPoint.trusted({"label": label.strip(), "text": rest.strip()})
-    return KeyPoint.trusted({"text": text})
-
-
-def _is_label(text: str) -> bool:
-    text = text.strip()
-    return (
-        0 < len(text) <= _LABEL_MAX_CHARS
-        and len(text.split()) <= _LABEL_MAX_WORDS
-        and not any(mark in text for mark in ".!؟?؛«»")
     )
 
 

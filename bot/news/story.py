@@ -1,0 +1,152 @@
+"""The lines of an article after its title, read as a story: the byline and the lead, key
+points, paragraphs, sub-headings and quotes in their order. Used by bot.news.parse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.news.article import KeyPoint, Quote
+from bot.news.layout import BULLET, is_cut, is_heading, is_question, strip_marker
+from bot.news.quotes import find_quote, split_byline
+from bot.news.script import ZWNJ
+
+_LABEL_MAX_WORDS = 10
+_LABEL_MAX_CHARS = 90
+_TITLE_LINE_MAX_WORDS = 25
+
+
+def squeezed(text: str) -> str:
+    """Display text without spaces and half-spaces: a cheap key for comparing lines that are
+    already normalized («به اشتراک بگذارید» and «به‌اشتراک بگذارید» agree)."""
+    return text.replace(" ", "").replace(ZWNJ, "")
+
+
+@dataclass
+class Unit:
+    """One line of article text, after the page furniture and the metadata are taken out."""
+
+    text: str
+    boxed: bool
+
+
+class Story:
+    """The lines after the title, read in order: the byline and the lead, then key points,
+    paragraphs, sub-headings and quotes, each quote where it stands in the story."""
+
+    def __init__(self) -> None:
+        self.lead: str | None = None
+        self.byline: str | None = None
+        self.key_points: list[KeyPoint] = []
+        self.quotes: list[Quote] = []
+        self.paragraphs: list[str] = []
+        self._heading: str | None = None
+        self._seen: set[str] = set()
+        self._interview = False
+
+    def add(self, unit: Unit, following: Unit | None) -> None:
+        if unit.boxed:
+            self.key_points.append(_key_point(unit.text))
+            return
+        marked, text = strip_marker(unit.text)
+        if self.lead is None and self.byline is None:
+            self.byline, text = split_byline(text)
+        key = squeezed(text)
+        if not key or key in self._seen:
+            return  # a page that repeats its lead or a paragraph shows it once
+        self._seen.add(key)
+        if self.lead is None and not is_heading(text):
+            self.lead = text
+            return
+        quote = None if marked or self.lead is None else find_quote(text)
+        if quote is not None:
+            update: dict[str, object] = {"position": len(self.paragraphs)}
+            if self._heading:
+                update["heading"] = self._heading
+                self._heading = None
+            self.quotes.append(quote.model_copy(update=update))
+            return
+        self._flush_heading()
+        if following is not None and not following.boxed and is_heading(text):
+            self._heading = text  # a quote's sub-heading, or a paragraph's
+            return
+        if marked and is_question(text):
+            self._interview = True
+        elif marked and not self._interview:
+            text = BULLET + text
+        if self.lead is None:
+            self.lead = text
+        else:
+            self.paragraphs.append(text)
+
+    def finish(self) -> None:
+        self._flush_heading()
+
+    def _flush_heading(self) -> None:
+        if self._heading:
+            self.paragraphs.append(self._heading)
+            self._heading = None
+
+
+def join_cut_lines(units: list[Unit]) -> list[Unit]:
+    """Lines a page cut in the middle of a sentence, put back together."""
+    joined: list[Unit] = []
+    for unit in units:
+        previous = joined[-1] if joined else None
+        if previous and not previous.boxed and not unit.boxed and is_cut(previous.text):
+            joined[-1] = Unit(f"{previous.text} {unit.text}", boxed=False)
+        else:
+            joined.append(unit)
+    return joined
+
+
+def join_headings(units: list[Unit]) -> list[Unit]:
+    """A sub-heading printed on two lines is one sub-heading."""
+    joined: list[Unit] = []
+    for index, unit in enumerate(units):
+        previous = joined[-1] if joined else None
+        following = units[index + 1] if index + 1 < len(units) else None
+        if (
+            previous
+            and following
+            and not (previous.boxed or unit.boxed or following.boxed)
+            and is_heading(previous.text)
+            and is_heading(unit.text)
+            and not is_heading(following.text)
+            and split_byline(following.text)[0] is None
+        ):
+            joined[-1] = Unit(f"{previous.text} {unit.text}", boxed=False)
+        else:
+            joined.append(unit)
+    return joined
+
+
+def with_subtitle(title: str, units: list[Unit]) -> tuple[str, list[Unit]]:
+    """The title and the line under it, when that line is the rest of the headline (after a
+    title that ends in «:») or its subtitle (a heading before the first paragraph)."""
+    if len(units) < 2 or units[0].boxed or units[1].boxed:
+        return title, units
+    line, following = units[0].text, units[1].text
+    if find_quote(following) is not None and is_heading(line):
+        return title, units  # the heading of a quote
+    if title.endswith(":") and len(line.split()) <= _TITLE_LINE_MAX_WORDS and line[-1] != ".":
+        return f"{title} {line}", units[1:]
+    if is_heading(line) and split_byline(line)[0] is None:
+        return f"{title}: {line}", units[1:]
+    return title, units
+
+
+def _key_point(text: str) -> KeyPoint:
+    label, sep, rest = text.partition(":")
+    if sep and rest.strip() and _is_label(label):
+        return KeyPoint.trusted({"label": label.strip(), "text": rest.strip()})
+    return KeyPoint.trusted({"text": text})
+
+
+def _is_label(text: str) -> bool:
+    text = text.strip()
+    return (
+        0 < len(text) <= _LABEL_MAX_CHARS
+        and len(text.split()) <= _LABEL_MAX_WORDS
+        and not any(mark in text for mark in ".!؟?؛«»")
+    )
