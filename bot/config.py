@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     channel_max_age_hours: float = Field(default=24, gt=0)
     delivery_claim_seconds: float = Field(default=60, ge=1, le=3600)
     progress_seconds: float = Field(default=3, ge=0.1, le=60)
+    retry_max_seconds: float = Field(default=30, ge=0.1, le=600)
     http_max_body: int = Field(default=1024 * 1024, ge=1024)
     feed_interval: float = Field(default=300, ge=10)
     feed_timeout: float = Field(default=20, gt=0)

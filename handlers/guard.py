@@ -1,9 +1,12 @@
-"""The flood guard: a user who sends more than ~20 updates in 10 seconds gets one polite
-notice and is ignored for a short while; other users are not affected. Counted in Redis, so
-it holds across processes. Runs before every other handler."""
+"""The flood guard: a user who sends more than 8 updates in 10 seconds gets one polite notice
+and is ignored for a short while; other users are not affected. Counted in Redis, so it holds
+across processes. Runs before every other handler. With the replies' budget (about one message
+a second per chat, bot/app/limits.py) a burst of 30 commands gets 8 answers and the notice, in
+turn, never more than Telegram allows in one chat."""
 
 from __future__ import annotations
 
+from redis.exceptions import RedisError
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, TypeHandler
 
@@ -20,7 +23,10 @@ async def guard(update: Update, context: Context) -> None:
     user = update.effective_user
     if user is None or update.inline_query is not None:
         return  # inline queries come at every keystroke; Telegram paces those itself
-    verdict = await context.services.sessions.flood(user.id)
+    try:
+        verdict = await context.services.sessions.flood(user.id)
+    except RedisError:
+        return  # while Redis is away nobody is counted: answering comes first
     if verdict is Flood.OK:
         return
     if verdict is Flood.WARN:

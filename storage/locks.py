@@ -150,6 +150,10 @@ class Lease:
             try:
                 await role(lost)
                 return
+            except RedisError as error:
+                failures += 1
+                log.warning("a leader's work stopped (Redis: %s); starting again", error)
+                await wait_for(lost, backoff(failures))
             except Exception:
                 failures += 1
                 log.exception("a leader's work failed; starting it again")

@@ -1,22 +1,29 @@
-"""Rate limits shared by every process of the bot, in Redis.
+"""One message budget in Redis, shared by every process of the bot.
 
-Telegram's limits are per bot, not per process, so they are counted in one place: a GCRA
-(generic cell rate algorithm) limiter is a single number per key, the "theoretical arrival
-time" of the next message, in Redis's own clock (TIME), so processes on different machines
-agree without synchronized clocks.
+Telegram's limits are per bot, not per process, and a strict Telegram counts them as windows
+no burst may exceed: 30 messages in any second for the whole bot, about one a second (a few
+at once) in a private chat, 20 in any minute in a group or channel. Every call that sends or
+edits a message is counted here, replies and deliveries alike. A GCRA (generic cell rate
+algorithm) limiter is a single number per key, the "theoretical arrival time" of the next
+message, in Redis's own clock (TIME), so processes on different machines agree without
+synchronized clocks. The budgets sit a little under Telegram's numbers (`BOT`, the chat
+rates): what we send leaves in the order it was allowed, but reaches Telegram a few
+milliseconds apart from that, and the margin keeps any window under the limit.
 
-- `bot`: everything the bot sends (Telegram's ~30 messages/s, or the paid-broadcast ceiling);
-  readers' replies are *charged* to it without waiting (they are paced in-process and come
-  first), so a busy reader hour slows a broadcast rather than the other way round;
-- `broadcast`: what delivery workers may use of it (KHABAR_BROADCAST_RATE);
-- one per chat: 1 message/s in private chats, 20/min in groups and channels, short bursts
-  allowed;
-- the pause: set when Telegram answers 429, for exactly retry_after; every worker of every
-  process waits it out before the next message.
+- `bot`: everything the bot sends, with no burst allowance; replies to readers *book* the
+  next free slot (`book`: they wait their turn, and come first: a booked slot in the future
+  holds deliveries back until it has passed);
+- `broadcast`: what delivery workers may use of it (KHABAR_BROADCAST_RATE, at most the bot's
+  budget); workers only take a slot that is free now (`acquire`), never one a reply booked;
+- one per chat: private chats 1/s with 3 at once (at most 4 in any second), groups and
+  channels 16/min with 3 at once (at most 19 in any minute);
+- the pause: set when Telegram answers 429, for exactly retry_after; nothing is sent by any
+  process until it is over (a longer pause wins over a shorter one).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -29,6 +36,12 @@ TELEGRAM_RATE = 30.0
 """Messages a second Telegram lets a bot send in all (without paid broadcast)."""
 PAID_RATE = 1000.0
 """With allow_paid_broadcast."""
+BOT_BUDGET = 28.0
+"""What khabar sends a second at most: Telegram's 30 less the margin (at most 29 in a window
+of a second, one to spare for requests that arrive closer together than they left)."""
+PAID_BUDGET = 900.0
+PAID_BURST = 50
+"""Paid broadcast: 900/s with 50 at once, at most 950 in any second of Telegram's 1,000."""
 
 
 @dataclass(frozen=True)
@@ -47,9 +60,10 @@ class Rate:
         return (self.burst - 1) * self.interval_ms
 
 
-PRIVATE_CHAT = Rate(1.0, burst=2)
-GROUP_CHAT = Rate(20 / 60, burst=1)
-"""Exactly 20 a minute: a burst on top would allow 22 in the first one."""
+PRIVATE_CHAT = Rate(1.0, burst=3)
+"""At most 4 in any second (Telegram: about one a second, short bursts tolerated)."""
+GROUP_CHAT = Rate(16 / 60, burst=3)
+"""At most 19 in any minute (Telegram: 20)."""
 
 
 def chat_rate(chat: str) -> Rate:
@@ -122,25 +136,38 @@ table.insert(results, 1, wait)
 return results
 """
 
-# A reply to a reader: counted against the bot-wide and the chat's limiters without waiting
-# (it was paced in-process already), which pushes broadcast traffic back.
-# KEYS: bot, chat. ARGV: bot interval, chat interval.
-_CHARGE = """
+# A reply books the first moment both the bot-wide and the chat's limiters (and any pause)
+# allow, however far ahead, and returns how long to wait for it; a slot further away than the
+# horizon is not booked (the reader has moved on: -wait is returned). One script, because two
+# processes booking at once must not get the same slot.
+_BOOK = """
+local pause_key, bot_key, chat_key = KEYS[1], KEYS[2], KEYS[3]
+local bot_interval, chat_interval = tonumber(ARGV[1]), tonumber(ARGV[2])
+local chat_tolerance, horizon = tonumber(ARGV[3]), tonumber(ARGV[4])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + tonumber(clock[2]) / 1000
-for i = 1, #KEYS do
-  local value = tonumber(redis.call('GET', KEYS[i]))
-  if value == nil or value < now then value = now end
-  value = value + tonumber(ARGV[i])
-  redis.call('SET', KEYS[i], tostring(value), 'PX', math.ceil(value - now) + 1000)
+local function tat(key)
+  local value = tonumber(redis.call('GET', key))
+  if value == nil or value < now then return now end
+  return value
 end
-return 1
+local bot_tat, chat_tat = tat(bot_key), tat(chat_key)
+local at = math.max(now + math.max(redis.call('PTTL', pause_key), 0), bot_tat,
+                    chat_tat - chat_tolerance)
+if at - now > horizon then return -math.ceil(at - now) end
+local next_bot, next_chat = at + bot_interval, math.max(chat_tat, at) + chat_interval
+redis.call('SET', bot_key, tostring(next_bot), 'PX', math.ceil(next_bot - now) + 1000)
+redis.call('SET', chat_key, tostring(next_chat), 'PX', math.ceil(next_chat - now) + 1000)
+return math.ceil(at - now)
 """
 
 # A longer pause wins over a shorter one: two 429s in a row must not shorten the wait.
+# Returns 1 when this call set or lengthened the pause.
 _PAUSE = """
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[1])
+local pause_key = KEYS[1]
+local ms, why = tonumber(ARGV[1]), ARGV[2]
+if redis.call('PTTL', pause_key) < ms then
+  redis.call('SET', pause_key, why, 'PX', ms)
   return 1
 end
 return 0
@@ -174,23 +201,22 @@ class RateLimiter:
     broadcast: Rate
     bot: Rate
     _acquire: AsyncScript = field(init=False, repr=False)
-    _charge: AsyncScript = field(init=False, repr=False)
+    _book: AsyncScript = field(init=False, repr=False)
     _pause: AsyncScript = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._acquire = self.redis.register_script(_ACQUIRE)
-        self._charge = self.redis.register_script(_CHARGE)
+        self._book = self.redis.register_script(_BOOK)
         self._pause = self.redis.register_script(_PAUSE)
 
     @classmethod
     def for_broadcast(cls, redis: Redis, keys: Keys, rate: float, paid: bool) -> RateLimiter:
-        """KHABAR_BROADCAST_RATE under the bot-wide ceiling (30/s, 1000/s paid). The bursts
-        are kept small: a full bucket on our side would let a burst arrive at Telegram just
-        as its own bucket is empty."""
-        ceiling = PAID_RATE if paid else TELEGRAM_RATE
-        bot = Rate(ceiling, burst=max(1, int(ceiling / 10)))
-        broadcast = Rate(min(rate, ceiling), burst=max(1, int(min(rate, ceiling) / 10)))
-        return cls(redis, keys, broadcast, bot)
+        """KHABAR_BROADCAST_RATE under the bot's budget (28/s; 900/s with paid broadcast).
+        No burst for the bot: a burst on our side is one that arrives at Telegram just as its
+        window is full."""
+        bot = Rate(PAID_BUDGET, burst=PAID_BURST) if paid else Rate(BOT_BUDGET)
+        rate = min(rate, bot.per_second)
+        return cls(redis, keys, Rate(rate, burst=max(1, min(bot.burst, int(rate / 20)))), bot)
 
     async def acquire(self, asks: Sequence[Ask]) -> Grant:
         """One message's worth for each chat that may send now, in order, each with its note
@@ -211,13 +237,22 @@ class RateLimiter:
         wait, *verdicts = await self._acquire(keys=keys, args=args)
         return Grant([None if v < 0 else v / 1000 for v in map(int, verdicts)], int(wait) / 1000)
 
-    async def charge(self, chat: str) -> None:
-        """Count a reader's reply (sent without waiting here) against the shared limits."""
-        await self._charge(
-            keys=[self.keys.rate("bot"), self.keys.chat_rate(chat)],
-            args=[self.bot.interval_ms, chat_rate(chat).interval_ms],
+    async def book(self, chat: str, horizon: float) -> float:
+        """Book the next slot a reply to `chat` may use; the seconds to wait for it. A slot
+        more than `horizon` seconds away is not booked: -(its wait) is returned."""
+        rate = chat_rate(chat)
+        wait = await self._book(
+            keys=[self.keys.pause(), self.keys.rate("bot"), self.keys.chat_rate(chat)],
+            args=[self.bot.interval_ms, rate.interval_ms, rate.tolerance_ms, horizon * 1000],
         )
+        return int(wait) / 1000
 
-    async def pause(self, seconds: float, why: str = "429") -> None:
-        """Hold every worker of every process back for `seconds` from now."""
-        await self._pause(keys=[self.keys.pause()], args=[max(1, int(seconds * 1000)), why])
+    async def pause(self, seconds: float, why: str = "429") -> bool:
+        """Hold every process back for `seconds` from now; True when this call set the pause
+        (or made it longer), so exactly one caller reports it."""
+        ms = max(1, math.ceil(seconds * 1000))
+        return bool(await self._pause(keys=[self.keys.pause()], args=[ms, why]))
+
+    async def paused_for(self) -> float:
+        """Seconds left of the pause Telegram asked for (0 when sending freely)."""
+        return max(0, int(await self.redis.pttl(self.keys.pause()))) / 1000

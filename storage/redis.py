@@ -4,6 +4,7 @@ in-process store (fakeredis, with Lua) for trying khabar without a server."""
 from __future__ import annotations
 
 import inspect
+import logging
 import re
 from collections.abc import Awaitable
 from typing import TypeVar
@@ -23,6 +24,28 @@ async def awaited(value: Awaitable[T] | T) -> T:
     if inspect.isawaitable(value):
         return await value
     return value
+
+
+class Outage:
+    """What a loop that retries says while Redis is away: one warning when it goes, one line
+    when it answers again, an error with its traceback only for what is not Redis's doing."""
+
+    def __init__(self, log: logging.Logger, what: str) -> None:
+        self.log = log
+        self.what = what
+        self.down = False
+
+    def failed(self, error: BaseException) -> None:
+        if not isinstance(error, RedisError):
+            self.log.error("%s failed", self.what, exc_info=error)
+        elif not self.down:
+            self.down = True
+            self.log.warning("%s: Redis unavailable (%s); waiting it out", self.what, error)
+
+    def answered(self) -> None:
+        if self.down:
+            self.down = False
+            self.log.info("%s: Redis answers again", self.what)
 
 
 class StorageUnavailable(RuntimeError):

@@ -44,7 +44,7 @@ class Flood(Enum):
 class Sessions:
     redis: Redis
     keys: Keys
-    flood_limit: int = 20
+    flood_limit: int = 8
     flood_window: int = 10
     flood_mute: int = 30
     _flood: AsyncScript = field(init=False, repr=False)

@@ -427,7 +427,7 @@ async def test_an_admins_short_text_is_a_search_like_a_readers() -> None:
 @pytest.mark.slow
 async def test_stats_shows_subscribers_by_kind_articles_and_running_deliveries() -> None:
     telegram = FakeTelegram(LIMITS)
-    async with admin_bot(telegram, broadcast_rate=5, **with_channel(telegram)) as h:
+    async with admin_bot(telegram, broadcast_rate=2, **with_channel(telegram)) as h:
         private = range(20_701, 20_706)
         await subscribe(h, private)
         telegram.add_group(-700, "group")

@@ -203,14 +203,25 @@ async def test_the_flood_guard_warns_once_and_spares_others(harness: Harness) ->
 
 
 async def test_a_failure_gets_a_persian_apology_not_silence(harness: Harness) -> None:
+    working = harness.services.store.redis
+    harness.services.store.redis = await unreachable_redis()
+    try:
+        [apology] = await harness.send(READER, "/latest")
+    finally:
+        await harness.services.store.redis.aclose()
+        harness.services.store.redis = working
+    assert apology.text == texts.APOLOGY
+
+
+async def test_the_flood_guard_lets_readers_through_while_redis_is_away(harness: Harness) -> None:
     working = harness.services.sessions.redis
     harness.services.sessions.redis = await unreachable_redis()
     try:
-        [apology] = await harness.send(READER, "/help")
+        [answer] = await harness.send(READER, "/help")
     finally:
         await harness.services.sessions.redis.aclose()
         harness.services.sessions.redis = working
-    assert apology.text == texts.APOLOGY
+    assert answer.text.startswith("راهنمای «خبر»")
 
 
 async def unreachable_redis() -> Redis:

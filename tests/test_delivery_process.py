@@ -5,129 +5,14 @@ one is killed with SIGKILL in the middle of a breaking delivery."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 import pytest
-from redis.asyncio import Redis
 
-from bot.delivery.start import enqueue_if_free
-from bot.news.article import Article
-from bot.news.card import payloads
-from storage.deliveries import Delivery, Kind, Status
-from storage.keys import Keys
-from storage.outbox import Outbox
-from storage.redis import connect
-from storage.subscribers import ChatKind, Subscribers
-from tests.support.fake_telegram import TOKEN, FakeTelegram, Limits, serve
-from tests.support.storage_fixtures import TEST_REDIS_URL, drop_prefix
+from tests.support.cluster import CHATS, FEWER, cluster, received
+from tests.support.fake_telegram import Limits
 
 pytestmark = pytest.mark.slow  # processes or benchmarks: not in make test-fast
-
-CHATS = range(20_001, 20_151)
-FEWER = range(20_001, 20_081)
-ARTICLE = Article(
-    id="b1", title="توفان شن در سیستان", lead="مدارس زابل فردا تعطیل است.", breaking=True
-)
-
-
-@dataclass
-class Cluster:
-    telegram: FakeTelegram
-    redis: Redis
-    keys: Keys
-    outbox: Outbox
-    processes: list[asyncio.subprocess.Process]
-    chats: range
-
-    async def breaking(self) -> Delivery:
-        """A breaking delivery to every subscriber, as «✅ ارسال» creates it."""
-        delivery = await self.outbox.create(
-            Kind.BREAKING,
-            payloads(ARTICLE),
-            title=ARTICLE.title,
-            subscribers=True,
-            article_id=ARTICLE.id,
-        )
-        assert delivery is not None
-        await enqueue_if_free(self.outbox, delivery.id)
-        return delivery
-
-    async def done(self, delivery: Delivery, timeout: float = 60) -> Delivery:
-        found = delivery
-        for _ in range(int(timeout * 10)):
-            found = await self.outbox.get(delivery.id) or found
-            if found.status is Status.DONE:
-                return found
-            await asyncio.sleep(0.1)
-        raise TimeoutError(f"delivery {delivery.id} not done: {found.counts}")
-
-
-@asynccontextmanager
-async def cluster(
-    count: int, limits: Limits | None = None, chats: range = CHATS, **settings: str
-) -> AsyncIterator[Cluster]:
-    telegram = FakeTelegram(limits or Limits())
-    telegram.add_private_chats(chats)
-    runner, url = await serve(telegram)
-    prefix = f"khabar-test-delivery-{uuid.uuid4().hex[:8]}"
-    redis = await connect(TEST_REDIS_URL)
-    keys = Keys(prefix)
-    subscribers = Subscribers(redis, keys)
-    for chat in chats:
-        await subscribers.subscribe(chat, ChatKind.PRIVATE)
-    env = {
-        **os.environ,
-        "KHABAR_BOT_API_URL": url,
-        "KHABAR_BOT_TOKEN": TOKEN,
-        "KHABAR_REDIS_URL": TEST_REDIS_URL,
-        "KHABAR_REDIS_PREFIX": prefix,
-        "KHABAR_HTTP_PORT": "0",
-        **{f"KHABAR_{name.upper()}": value for name, value in settings.items()},
-    }
-    processes = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "run",
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        for _ in range(count)
-    ]
-    try:
-        await telegram.wait_until(lambda: telegram.calls["setmycommands"] == count, timeout=30)
-        await workers_reading(redis, keys, count)
-        yield Cluster(telegram, redis, keys, Outbox(redis, keys), processes, chats)
-    finally:
-        for process in processes:
-            if process.returncode is None:
-                process.terminate()
-        for process in processes:
-            await process.wait()
-        await runner.cleanup()
-        await drop_prefix(redis, prefix)
-        await redis.aclose()
-
-
-async def workers_reading(redis: Redis, keys: Keys, processes: int) -> None:
-    for _ in range(200):
-        consumers = await redis.xinfo_consumers(keys.outbox(), "workers")
-        if len({c["name"].rsplit(":", 1)[0] for c in consumers}) >= processes:
-            return
-        await asyncio.sleep(0.1)
-    raise TimeoutError("the delivery workers did not start")
-
-
-def received(c: Cluster) -> dict[int, int]:
-    return {chat: len(c.telegram.chat(chat)) for chat in c.chats}
 
 
 async def test_a_worker_killed_mid_delivery_is_taken_over_and_each_chat_gets_it_once() -> None:

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Any
 
 from redis.exceptions import RedisError
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import Forbidden, TelegramError
-from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults
+from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.ext import ApplicationBuilder, Defaults
 
+from bot.app.limits import ReplyLimiter
 from bot.config import ConfigError, Settings
 from bot.news.analysis import query_terms
 from bot.services import Services
@@ -31,37 +30,6 @@ from storage.sessions import Sessions
 from storage.subscribers import Subscribers
 
 log = logging.getLogger("khabar.app")
-
-SENDING = frozenset({"sendMessage", "editMessageText", "sendDocument", "sendPhoto"})
-
-
-class ReplyLimiter(AIORateLimiter):
-    """Readers' replies, paced in-process as before, are also counted against the limits
-    shared with the delivery workers (without waiting for them): replies come first, and a
-    broadcast slows down to leave them room."""
-
-    def __init__(self, shared: RateLimiter, **limits: Any) -> None:
-        super().__init__(**limits)
-        self.shared = shared
-
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        chat = data.get("chat_id")
-        if chat is not None and endpoint in SENDING:
-            try:
-                await self.shared.charge(str(chat))
-            except RedisError as error:  # a reply is not held back by Redis trouble
-                log.warning("could not count a reply against the shared limits: %s", error)
-        return await super().process_request(
-            callback, args, kwargs, endpoint, data, rate_limit_args
-        )
 
 
 async def services_for(settings: Settings) -> Services:
@@ -102,7 +70,7 @@ def build(settings: Settings, services: Services) -> KhabarApplication:
                 parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
             )
         )
-        .rate_limiter(ReplyLimiter(services.limiter, max_retries=3))
+        .rate_limiter(ReplyLimiter(services.limiter))
         .context_types(CONTEXT_TYPES)
         .concurrent_updates(True)
         .post_init(_post_init)
@@ -143,7 +111,13 @@ async def _on_error(update: object, context: Context) -> None:
     if isinstance(error, Forbidden):
         log.info("can't write to a chat%s: %s", where, error)
         return
-    log.error("handling an update failed%s", where, exc_info=error)
+    if isinstance(error, RetryAfter):  # the reply's slot was too far away (ReplyLimiter)
+        log.info("a reply was not sent%s: its turn was %s s away", where, error.retry_after)
+        return
+    if isinstance(error, RedisError):
+        log.warning("Redis failed while handling an update%s: %s", where, error)
+    else:
+        log.error("handling an update failed%s", where, exc_info=error)
     if (
         isinstance(update, Update)
         and update.effective_chat

@@ -56,6 +56,7 @@ class Runtime:
             workers=DELIVERY_WORKERS,
             batch=DELIVERY_BATCH,
             claim_after=settings.delivery_claim_seconds,
+            max_backoff=settings.retry_max_seconds,
         )
         await deliverer.bot.initialize()
         await deliverer.start()

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 from storage.ratelimit import Ask, RateLimiter
+from storage.redis import Outage
 
 log = logging.getLogger("khabar.delivery")
 
@@ -72,6 +73,7 @@ class Gate:
         self._no_first = False
         self._asking: list[tuple[Ask, asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
+        self._outage = Outage(log, "the rate limiter")
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -126,8 +128,9 @@ class Gate:
                     break
                 try:
                     grant = await self.limiter.acquire([ask for ask, _ in asked])
-                except Exception:
-                    log.exception("the rate limiter failed; trying again in a second")
+                    self._outage.answered()
+                except Exception as error:
+                    self._outage.failed(error)
                     self._waiting[:0] = asked
                     await asyncio.sleep(1.0)
                     continue

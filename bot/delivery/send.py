@@ -5,8 +5,11 @@ What Telegram answers decides the outcome of an attempt:
   the same message is sent again;
 - migrate_to_chat_id: the subscription moves to the new id, and the message goes there;
 - 403 (blocked, kicked, deactivated) or 400: `Refused` (`gone` when the chat is no more);
-- network errors and timeouts: retried with backoff, at most `max_tries` times, then
-  `GaveUp`; a timeout may mean Telegram took the message: it is counted as a duplicate;
+- network errors, timeouts and 5xx answers (Telegram or a proxy in front of it failing):
+  retried with backoff (up to `max_backoff` between tries) for as long as the delivery is
+  open: an outage delays a chat, it never gives it up. A timeout may mean Telegram carried
+  the message out before the answer was lost: the retry is counted "possibly twice" (once
+  per chat), the only way a chat can get a card twice besides a worker dying;
 - anything else: `GaveUp`, with Telegram's reason.
 """
 
@@ -43,10 +46,10 @@ log = logging.getLogger("khabar.delivery")
 # python-telegram-bot suggests its typed method for that, which costs twice the CPU.
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
 
-MAX_TRIES = 5
-"""Network errors in a row before a chat is given up."""
 FIRST_BACKOFF = 0.5
 """Seconds before the first retry after a network error; doubled for each one after."""
+MAX_BACKOFF = 30.0
+"""The longest wait between two tries (a long outage is probed this often)."""
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,8 @@ class Sender:
     subscribers: Subscribers
     limiter: RateLimiter
     paid: bool = False
-    max_tries: int = MAX_TRIES
     first_backoff: float = FIRST_BACKOFF
+    max_backoff: float = MAX_BACKOFF
 
     async def attempt(self, chat: str, call: Call, slot: Slot, delivery_id: str) -> Attempt:
         """`call` in `chat` until it succeeds or is refused, or the policy gives up."""
@@ -114,9 +117,15 @@ class Sender:
                     timed_out = True
                     await self.outbox.count(delivery_id, "duplicates")
                 failures += 1
-                if failures >= self.max_tries:
-                    return GaveUp(chat, f"network: {error}")
-                await asyncio.sleep(backoff(failures - 1, self.first_backoff))
+                if failures in (1, 10) or failures % 100 == 0:
+                    log.warning(
+                        "delivery %s to %s: %s (try %d); trying again",
+                        delivery_id,
+                        chat,
+                        error,
+                        failures,
+                    )
+                await asyncio.sleep(backoff(failures - 1, self.first_backoff, self.max_backoff))
             except TelegramError as error:
                 return GaveUp(chat, str(error))
 

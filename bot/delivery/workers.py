@@ -25,12 +25,13 @@ from telegram import Bot
 
 from bot import metrics
 from bot.delivery.gate import Batcher, Gate, Stopping
-from bot.delivery.send import Refused, Sender, Sent, Slot
+from bot.delivery.send import FIRST_BACKOFF, MAX_BACKOFF, Refused, Sender, Sent, Slot
 from bot.delivery.start import enqueue_if_free
 from storage.deliveries import Delivery, Done, Entry, Kind, Marks, Outcome, Status
-from storage.locks import holder_name
+from storage.locks import holder_name, wait_for
 from storage.outbox import Outbox
 from storage.ratelimit import RateLimiter
+from storage.redis import Outage, backoff
 from storage.subscribers import Subscribers
 
 log = logging.getLogger("khabar.delivery")
@@ -59,9 +60,12 @@ class Deliverer:
     claim_after: float = 60.0
     """Seconds: an entry nobody touched for this long belonged to a worker that died (its
     owner touches what it holds four times as often); another process takes it over."""
+    max_backoff: float = MAX_BACKOFF
+    """The longest wait between two tries of a send that failed on the network."""
     name: str = field(default_factory=holder_name)
     grace: float = STOP_GRACE
     """Seconds a stopping process gives messages already on their way."""
+    _outage: Outage = field(init=False)
     _gate: Gate = field(init=False)
     _sender: Sender = field(init=False)
     _deliveries: dict[str, Delivery] = field(default_factory=dict, init=False)
@@ -80,8 +84,17 @@ class Deliverer:
     _done: Batcher[Done] = field(init=False)
 
     def __post_init__(self) -> None:
+        self._outage = Outage(log, "the delivery workers")
         self._gate = Gate(self.limiter)
-        self._sender = Sender(self.bot, self.outbox, self.subscribers, self.limiter, self.paid)
+        self._sender = Sender(
+            self.bot,
+            self.outbox,
+            self.subscribers,
+            self.limiter,
+            self.paid,
+            first_backoff=min(FIRST_BACKOFF, self.max_backoff),
+            max_backoff=self.max_backoff,
+        )
         self._sent = Batcher(self.outbox.mark_sent)
         self._done = Batcher(self._finish)
 
@@ -158,8 +171,9 @@ class Deliverer:
                         self._spawn(consumer, entry, marks, delivery)
                 elif entries:  # read just as the process stops: straight back
                     await self.outbox.hand_back(entries)
-            except Exception:
-                log.exception("delivery worker %s: reading the outbox failed", consumer)
+                self._outage.answered()
+            except Exception as error:
+                self._outage.failed(error)
                 await asyncio.sleep(1.0)
 
     async def _prepare(
@@ -183,42 +197,70 @@ class Deliverer:
     async def _run_entry(
         self, consumer: str, entry: Entry, marks: Marks, delivery: Delivery | None
     ) -> None:
-        try:
-            done = await self._deliver(entry, marks, delivery)
-        except Stopping:
-            return  # handed back by stop() unless a message went out; then claimed later
-        except RedisError as error:
-            # Not the chat's fault: leave the entry untouched, so it is claimed and resumed
-            # after its last recorded message once Redis answers again.
-            log.warning(
-                "delivery %s to %s paused by Redis (%s); it will be resumed",
-                entry.delivery_id,
-                entry.chat,
-                error,
-            )
-            self._release(consumer, entry)
-            return
-        except Exception as error:
-            log.exception("delivery %s to %s failed", entry.delivery_id, entry.chat)
-            done = Done(entry, Outcome.FAILED, f"internal error: {error!r}")
+        """One chat to the end. Redis trouble is not the chat's fault: the chat is resumed
+        here after its last recorded message once Redis answers (it stays this process's,
+        so nobody else takes it meanwhile)."""
+        failures = 0
+        while True:
+            try:
+                done = await self._deliver(entry, marks, delivery)
+                break
+            except Stopping:
+                return  # handed back by stop() unless a message went out; then claimed later
+            except RedisError as error:
+                failures += 1
+                self._outage.failed(error)
+                resumed = await self._marks_once_redis_answers(entry, failures)
+                if resumed is None:  # stopping: another process resumes it from the marks
+                    self._release(consumer, entry)
+                    return
+                marks = resumed
+            except Exception as error:
+                log.exception("delivery %s to %s failed", entry.delivery_id, entry.chat)
+                done = Done(entry, Outcome.FAILED, f"internal error: {error!r}")
+                break
         self._decided.add(entry.entry_id)
-        try:
-            await self._done.add(done)
-            if (
-                delivery is not None
-                and delivery.kind is Kind.POST
-                and delivery.article_id
-                and done.outcome in (Outcome.FAILED, Outcome.BLOCKED)
-            ):
-                # Not posted after all: /post may try again once the channel is fixed.
-                await self.outbox.unclaim_post(entry.chat, delivery.article_id)
-        except Exception:
-            log.exception(
-                "could not record delivery %s to %s; it will be claimed again",
-                entry.delivery_id,
-                entry.chat,
-            )
+        await self._record(entry, delivery, done)
         self._release(consumer, entry)
+
+    async def _marks_once_redis_answers(self, entry: Entry, failures: int) -> Marks | None:
+        """What Redis recorded of the entry, read once it answers again; None on stop."""
+        while not self._stopping.is_set():
+            await wait_for(self._stopping, backoff(failures - 1, 0.5, 5.0))
+            try:
+                [marks] = await self.outbox.marks([entry])
+                return marks
+            except RedisError:
+                failures += 1
+        return None
+
+    async def _record(self, entry: Entry, delivery: Delivery | None, done: Done) -> None:
+        """The outcome, recorded however long Redis takes to answer (until the process stops:
+        then the entry is claimed again and its marks tell what was sent)."""
+        failures = 0
+        while True:
+            try:
+                await self._done.add(done)
+                if (
+                    delivery is not None
+                    and delivery.kind is Kind.POST
+                    and delivery.article_id
+                    and done.outcome in (Outcome.FAILED, Outcome.BLOCKED)
+                ):
+                    # Not posted after all: /post may try again once the channel is fixed.
+                    await self.outbox.unclaim_post(entry.chat, delivery.article_id)
+                return
+            except Exception as error:
+                failures += 1
+                self._outage.failed(error)
+                if not isinstance(error, RedisError) or self._stopping.is_set():
+                    log.warning(
+                        "could not record delivery %s to %s; it will be claimed again",
+                        entry.delivery_id,
+                        entry.chat,
+                    )
+                    return
+                await wait_for(self._stopping, backoff(failures - 1, 0.5, 5.0))
 
     async def _finish(self, done: list[Done]) -> None:
         finished = await self.outbox.finish(done)
@@ -249,12 +291,11 @@ class Deliverer:
                 await self._quietly(self._claim_abandoned())
                 await self._quietly(self._finish_enqueueing())
 
-    @staticmethod
-    async def _quietly(step: Awaitable[None]) -> None:
+    async def _quietly(self, step: Awaitable[None]) -> None:
         try:
             await step
-        except Exception:
-            log.exception("delivery housekeeping failed")
+        except Exception as error:
+            self._outage.failed(error)
 
     async def _touch(self) -> None:
         for consumer, held in self._held.items():

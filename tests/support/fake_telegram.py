@@ -25,9 +25,10 @@ import asyncio
 import contextlib
 import itertools
 import json
+import math
 import posixpath
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -45,6 +46,8 @@ MAX_INLINE_OFFSET = 64
 MAX_DOWNLOAD = 20 * 1024 * 1024
 """Bots may download files up to 20 MB."""
 _TRUE = (True, "true", "True", "1")
+_PACED = frozenset({"sendmessage", "editmessagetext", "editmessagereplymarkup"})
+"""The methods a flood wait (429) stops: what sends or edits a message."""
 
 
 class ApiError(Exception):
@@ -82,6 +85,35 @@ class Bucket:
             self.tokens -= 1
             return 0.0
         return (1 - self.tokens) / self.rate
+
+
+@dataclass
+class Window:
+    """A sliding window: at most `count` in any `seconds`. How a strict server counts: no
+    burst gets through however the sender paces itself on average."""
+
+    count: int
+    seconds: float
+    stamps: deque[float] = field(default_factory=deque)
+
+    def take(self) -> float:
+        """0 when it was let through (and counted), else the seconds until one would be."""
+        now = time.monotonic()
+        while self.stamps and now - self.stamps[0] >= self.seconds:
+            self.stamps.popleft()
+        if len(self.stamps) < self.count:
+            self.stamps.append(now)
+            return 0.0
+        return self.seconds - (now - self.stamps[0])
+
+
+STRICT_BOT = (30, 1.0)
+"""The strict server's windows (`FakeTelegram(strict=True)`): 30 messages in any second for
+the whole bot, 5 in any second to one private chat, 20 in any minute to a group or channel;
+sends and edits alike."""
+STRICT_PRIVATE = (5, 1.0)
+STRICT_GROUP = (20, 60.0)
+STRICT_PAID = (1000, 1.0)
 
 
 @dataclass(frozen=True)
@@ -159,9 +191,20 @@ class User:
 class FakeTelegram:
     """The server's state and behaviour; `app` serves it."""
 
-    def __init__(self, limits: Limits | None = None, token: str = TOKEN) -> None:
+    def __init__(
+        self, limits: Limits | None = None, token: str = TOKEN, *, strict: bool = False
+    ) -> None:
         self.token = token
         self.limits = limits or Limits()
+        self.strict = strict
+        """Sliding windows (STRICT_*) instead of token buckets, and edits paced too."""
+        self._windows: dict[int | str, Window] = {}
+        self.outage_until = 0.0
+        """Until then (time.monotonic()) every method answers 502 from a proxy, not JSON."""
+        self.flood_until = 0.0
+        """Until then every send and edit answers 429 with the time left as retry_after."""
+        self.stall_until = 0.0
+        """Until then requests are carried out but not answered (the answer comes after)."""
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
@@ -189,6 +232,7 @@ class FakeTelegram:
         self.errors: list[tuple[str, str]] = []
         """(method, description) of every request answered with an error other than 429."""
         self.rate_limited = 0
+        self.outage_answers = 0
         self.failing: dict[int, int] = {}
         """chat → how many more sendMessage calls to it fail with 502 Bad Gateway (a proxy
         or network fault between the bot and Telegram)."""
@@ -445,6 +489,19 @@ class FakeTelegram:
         app.router.add_get("/control/stats", self._control_stats)
         return app
 
+    # Faults (a proxy failing, a flood wait, a stall) -----------------------------------------
+    def fail_all(self, seconds: float) -> None:
+        """For `seconds` from now every request gets 502 Bad Gateway as a proxy sends it."""
+        self.outage_until = time.monotonic() + seconds
+
+    def flood(self, seconds: float) -> None:
+        """For `seconds` from now every send and edit gets 429 with retry_after = time left."""
+        self.flood_until = time.monotonic() + seconds
+
+    def stall(self, seconds: float) -> None:
+        """For `seconds` from now requests are carried out, their answers held until then."""
+        self.stall_until = time.monotonic() + seconds
+
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         self.calls[method.lower()] += 1
@@ -453,9 +510,20 @@ class FakeTelegram:
         handler = self._handlers.get(method.lower())
         if handler is None:
             return _error(404, "Not Found: method not found")
+        if time.monotonic() < self.outage_until:
+            self.outage_answers += 1
+            return web.Response(status=502, text="<html><body>502 Bad Gateway</body></html>")
+        stalled = self.stall_until - time.monotonic()
         try:
             params = await _params(request)
-            return web.json_response({"ok": True, "result": await handler(params)})
+            if method.lower() in _PACED and time.monotonic() < self.flood_until:
+                left = math.ceil(self.flood_until - time.monotonic())
+                self.limited_log.append((time.monotonic(), left))
+                raise ApiError(429, f"Too Many Requests: retry after {left}", retry_after=left)
+            result = await handler(params)
+            if stalled > 0 and method.lower() != "getupdates":
+                await asyncio.sleep(stalled)
+            return web.json_response({"ok": True, "result": result})
         except ApiError as error:
             if error.code == 429:
                 self.rate_limited += 1
@@ -567,6 +635,9 @@ class FakeTelegram:
         """429 when the bot goes over the bot-wide (the paid one for a paid broadcast) or the
         chat's rate."""
         private = self.chat_types.get(chat_id) == "private"
+        if self.strict:
+            self._pace_strictly(chat_id, private, paid)
+            return
         bucket = self._per_chat.get(chat_id)
         if bucket is None:
             limits = self.limits
@@ -578,6 +649,20 @@ class FakeTelegram:
         for wait in ((self._paid if paid else self._global).take(), bucket.take()):
             if wait:
                 retry_after = max(1, round(wait))
+                self.limited_log.append((time.monotonic(), retry_after))
+                raise ApiError(
+                    429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after
+                )
+
+    def _pace_strictly(self, chat_id: int, private: bool, paid: bool) -> None:
+        bot = "paid" if paid else "bot"
+        if bot not in self._windows:
+            self._windows[bot] = Window(*(STRICT_PAID if paid else STRICT_BOT))
+        if chat_id not in self._windows:
+            self._windows[chat_id] = Window(*(STRICT_PRIVATE if private else STRICT_GROUP))
+        for window in (self._windows[bot], self._windows[chat_id]):
+            if wait := window.take():
+                retry_after = max(1, math.ceil(wait))
                 self.limited_log.append((time.monotonic(), retry_after))
                 raise ApiError(
                     429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after
@@ -638,6 +723,8 @@ class FakeTelegram:
     async def _edit_message_text(self, params: dict[str, Any]) -> dict[str, Any]:
         sent = self._find(params)
         text = self._validate(params)
+        if self.strict:
+            self._pace(sent.chat_id)
         markup = params.get("reply_markup")
         if text == sent.text and markup == sent.reply_markup:
             raise ApiError(
@@ -661,6 +748,8 @@ class FakeTelegram:
         _check_markup(markup)
         if markup == sent.reply_markup:
             raise ApiError(400, "Bad Request: message is not modified")
+        if self.strict:
+            self._pace(sent.chat_id)
         sent.reply_markup, sent.edits = markup, sent.edits + 1
         return self._message_dict(sent)
 
@@ -1020,9 +1109,12 @@ def main() -> None:
     parser.add_argument(
         "--no-limits", action="store_true", help="no 429s: measure the bot, not Telegram's rates"
     )
+    parser.add_argument(
+        "--strict", action="store_true", help="Telegram's limits as sliding windows (STRICT_*)"
+    )
     args = parser.parse_args()
     unlimited = Limits(*(1e9,) * len(fields(Limits))) if args.no_limits else None
-    telegram = FakeTelegram(unlimited)
+    telegram = FakeTelegram(unlimited, strict=args.strict)
     print(
         f"KHABAR_BOT_API_URL=http://{args.host}:{args.port}/bot KHABAR_BOT_TOKEN={TOKEN}",
         flush=True,
