@@ -40,7 +40,11 @@ _FOLD = str.maketrans({"ي": "ی", "ك": "ک", "ى": "ی", "ة": "ه", "\u0640":
 _NONE, _HALF, _APART = "n", "z", "s"
 # Punctuation a Persian typesetter never leaves glued: a mark between two words, a
 # parenthesis touching a word outside it, straight double quotes.
-_GLUED = re.compile(r"[\u0600-\u06ff][.،؛؟!][\u0620-\u06ff]|[\u0620-\u06ff]\(|\)[\u0620-\u06ff]|\"")
+_GLUED = re.compile(
+    # a full stop between two words of two letters or more (not «ه.ق», «بی.بی.سی»)
+    r"(?<![\u0620-\u06ff.])[\u0620-\u06ff]{2,}\.[\u0620-\u06ff]{2,}(?![\u0620-\u06ff]*\.)"
+    r"|[\u0620-\u06ff][،؛؟!][\u0620-\u06ff۰-۹]|[\u0620-\u06ff]\(|\)[\u0620-\u06ff]|\""
+)
 
 
 @dataclass

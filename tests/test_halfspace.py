@@ -128,3 +128,53 @@ def test_repairing_real_words_glued_and_spaced_at_random_is_idempotent(
     assert once.replace(ZWNJ, "").replace(" ", "") == normalize(text.replace(ZWNJ, "")).replace(
         ZWNJ, ""
     ).replace(" ", ""), "only half-spaces and spaces may change"
+
+
+@pytest.mark.parametrize(
+    "word",
+    ["کالسیمین", "ایستوود", "اینانا", "مینه", "غیرهمسطح", "نوجوانانه", "پوکهای", "تمدنشان"],
+)
+def test_names_and_unknown_words_are_never_cut_into_two_common_words(word: str) -> None:
+    assert repair_word(word) == word
+
+
+@pytest.mark.parametrize(
+    ("glued", "repaired"),
+    [
+        ("زلزلهزدگان", "زلزله‌زدگان"),
+        ("بیسوادان", "بی‌سوادان"),
+        ("بیمبنا", "بی‌مبنا"),
+        ("دربارهی", "درباره‌ی"),
+        ("سرمایهگذاریها", "سرمایه‌گذاری‌ها"),
+        ("واسطهگریها", "واسطه‌گری‌ها"),
+        ("نمایندهای", "نماینده‌ای"),
+    ],
+)
+def test_compounds_and_suffixes_after_repaired_stems(glued: str, repaired: str) -> None:
+    assert repair_word(glued) == repaired
+
+
+def test_one_spelling_per_word_within_an_article() -> None:
+    text = "شورای عالی اطلاع‌رسانی و اطلاع رسانی همگانی؛ گفت‌وگو و گفت و گو"
+    page = f"عنوان خبر\n\n{text}."
+    from bot.news.parse import parse_text
+
+    lead = parse_text(page).lead
+    assert lead == "شورای عالی اطلاع‌رسانی و اطلاع‌رسانی همگانی؛ گفت‌وگو و گفت‌وگو."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("موارد مطرح شده در دیدار", "موارد مطرح‌شده در دیدار"),
+        ("کارها انجام شده است", "کارها انجام شده است"),
+        ("در سال ۲۰۰۴ تأسیس شده و شهردار", "در سال ۲۰۰۴ تأسیس شده و شهردار"),
+    ],
+)
+def test_a_participle_after_a_plural_noun_takes_a_half_space(text: str, expected: str) -> None:
+    assert normalize(text) == expected
+
+
+def test_the_shared_list_is_repaired_entirely() -> None:
+    made, expected, missed, broken = score(SHARED)
+    assert (made, missed, broken) == (expected, [], [])

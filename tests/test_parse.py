@@ -169,3 +169,102 @@ def test_invalid_json_articles_are_reported_with_the_field(tmp_path: Path) -> No
     (tmp_path / "broken.json").write_text("{not json")
     with pytest.raises(ParseError, match="invalid JSON"):
         load_articles(tmp_path / "broken.json")
+
+
+# ---------------------------------------------------------------------------------------------
+# Real news: quotes, bylines, the story's order (tests/fixtures/structure/).
+
+STRUCTURE = FIXTURES / "structure"
+
+
+def test_a_quote_needs_a_speaker_who_is_a_name_or_a_role() -> None:
+    article = parse_file(STRUCTURE / "quotes-and-bylines.txt")
+    speakers = [(q.speaker, q.text) for q in article.quotes]
+    assert speakers == [
+        ("دکتر علیرضا دلاوری", "بیشتر بیماران از بیماری خود خبر ندارند."),
+        ("رئیس فدراسیون بوکس ایران", "کمیته داوران تحت تاثیر بود."),
+        ("احمد مسجدجامعی", "استقبال مردم نشانگر ظرفیت نمایشگاه است."),
+        ("سردار طلایی", "امنیت شهر برقرار است."),
+    ], "the speech verb and adverbs («همچنین», «در ادامه») are not part of the speaker"
+    for not_a_quote in ("وی اظهار داشت:", "این مسئول افزود:", "تقسیم کرد: نخست", "ایسنا:"):
+        assert any(p.startswith(not_a_quote) or not_a_quote in p for p in article.paragraphs)
+
+
+def test_a_desk_or_agency_byline_leaves_the_lead_and_a_lead_is_never_a_quote() -> None:
+    article = parse_file(STRUCTURE / "quotes-and-bylines.txt")
+    assert article.byline == "گروه اجتماعی"
+    assert article.lead == "معاون وزیر بهداشت گفت: ۲ میلیون نفر در کشور مبتلا به دیابت هستند."
+    assert "گروه ورزشی: این خط نه خبر است نه نقل قول." in article.paragraphs
+
+
+def test_quotes_keep_their_place_in_the_story() -> None:
+    article = parse_file(STRUCTURE / "quotes-and-bylines.txt")
+    before = {q.speaker: article.paragraphs[: q.position] for q in article.quotes}
+    assert before["دکتر علیرضا دلاوری"] == []
+    assert before["سردار طلایی"][-1].startswith("روزنامه هاآرتص")
+
+
+@pytest.mark.parametrize(
+    ("lead", "byline", "rest"),
+    [
+        ("گروه ورزشی: از تیم هشت نفره ایران", "گروه ورزشی", "از تیم هشت نفره ایران"),
+        ("گروه شهری- از حدود دو ماه پیش", "گروه شهری", "از حدود دو ماه پیش"),
+        ("ایسنا - ناصر حجازی امروز گفت", "ایسنا", "ناصر حجازی امروز گفت"),
+        ("گروه اقتصادی _ افروز پور هاشمی: بازار", "گروه اقتصادی - افروز پور هاشمی", "بازار"),
+        ("گروه بورس معاملات یک هفته گذشته", "گروه بورس", "معاملات یک هفته گذشته"),
+        ("اشاره: اکنون در عصر اینترنت", "اشاره", "اکنون در عصر اینترنت"),
+        (
+            "گروهی از دانشجویان به دیدار وزیر رفتند.",
+            None,
+            "گروهی از دانشجویان به دیدار وزیر رفتند.",
+        ),
+    ],
+)
+def test_bylines_are_read_off_the_lead(lead: str, byline: str | None, rest: str) -> None:
+    article = parse_text(f"عنوان خبر\n\n{lead}\n\nبند بعدی.")
+    assert (article.byline, article.lead) == (byline, rest)
+
+
+def test_a_repeated_lead_or_paragraph_is_kept_once_and_a_breaking_title_is_read() -> None:
+    article = parse_file(STRUCTURE / "repeated-and-breaking.txt")
+    assert article.breaking
+    assert article.title == "زلزله ۵ ریشتری در کرمان"
+    assert article.byline == "ایرنا"
+    assert article.lead == "زمین‌لرزه‌ای به بزرگی ۵ ریشتر بامداد امروز کرمان را لرزاند."
+    assert article.paragraphs == ["به گفته مسئولان، خسارتی گزارش نشده است."]
+
+
+def test_interview_markers_and_brief_lists() -> None:
+    interview = parse_file(STRUCTURE / "interview.txt")
+    assert interview.title == "گفت‌وگو با یک نویسنده: خودسانسوری در ذهن نویسندگان"
+    assert interview.paragraphs == [
+        "آیا ادبیات داستانی ایران قدرت رقابت با ادبیات جهان را دارد؟",
+        "ما نباید در پی رقابت باشیم.",
+        "نظر شما درباره نقد ادبی چیست؟",
+        "نقد ادبی در ایران جوان است.",
+    ]
+    briefs = parse_file(STRUCTURE / "briefs.txt")
+    assert briefs.lead and briefs.lead.startswith("اکبر اعلمی")
+    assert all(p.startswith("• ") for p in briefs.paragraphs)
+
+
+def test_a_title_ending_in_a_colon_takes_the_line_under_it() -> None:
+    article = parse_text(
+        "علامه فضل‌الله:\n\nرایس به دنبال محور عربی ضد ایران است\n\nایسنا: متن خبر."
+    )
+    assert article.title == "علامه فضل‌الله: رایس به دنبال محور عربی ضد ایران است"
+    assert (article.byline, article.lead) == ("ایسنا", "متن خبر.")
+
+
+def test_a_line_cut_in_the_middle_of_a_sentence_is_joined() -> None:
+    page = "عنوان\n\nمتن خبر.\n\nوزیر ارشاد به برپایی نمایشگاه در\n\nسراسر کشور اشاره کرد."
+    assert parse_text(page).paragraphs == ["وزیر ارشاد به برپایی نمایشگاه در سراسر کشور اشاره کرد."]
+
+
+def test_articles_stored_before_bylines_and_quote_places_still_load() -> None:
+    old = json.loads((GOLDEN / "hamshahri-265240.json").read_text(encoding="utf-8"))
+    old.pop("byline")
+    for quote in old["quotes"]:
+        quote.pop("position")
+    article = Article.model_validate(old)
+    assert article.byline is None and all(q.position is None for q in article.quotes)

@@ -10,7 +10,7 @@ import re
 _HEADING_MAX_WORDS = 12
 _HEADING_MAX_CHARS = 100
 _QUESTION_MAX_WORDS = 60
-_SENTENCE_END = ".!?:؛…»\"'"
+_SENTENCE_END = ".!?؟:؛…»\"'"
 # A line that ends in one of these was cut in the middle of a sentence.
 _OPEN_ENDINGS = frozenset(
     [

@@ -51,6 +51,10 @@ class Story:
         marked, text = strip_marker(unit.text)
         if self.lead is None and self.byline is None:
             self.byline, text = split_byline(text)
+            if self.byline is not None:
+                self._seen.add(squeezed(text))
+                self.lead = text  # what follows a byline is the lead, however short
+                return
         key = squeezed(text)
         if not key or key in self._seen:
             return  # a page that repeats its lead or a paragraph shows it once
@@ -113,7 +117,6 @@ def join_headings(units: list[Unit]) -> list[Unit]:
             and is_heading(previous.text)
             and is_heading(unit.text)
             and not is_heading(following.text)
-            and split_byline(following.text)[0] is None
         ):
             joined[-1] = Unit(f"{previous.text} {unit.text}", boxed=False)
         else:
