@@ -82,10 +82,38 @@ _COMPOUND_ENDS = (
     "پذیر",
     "پذیری",
     "ناپذیر",
+    "سازی",
 )
+# Written apart by mistake after a known word: «سرمایه گذاری», «اطلاع رسانی», «ناامید کننده».
+# Only halves that are never words of their own (not «زده»: «آتش زده بودند»).
+_SPACED_COMPOUND_ENDS = (
+    "گذاری",
+    "رسانی",
+    "کننده",
+    "کنندگان",
+    "گیرنده",
+    "گیرندگان",
+    "گیری",
+    "آمیز",
+    "پذیر",
+    "پذیری",
+    "ناپذیر",
+    "آموزان",
+    "سازی",
+)
+# After a word ending in a silent «ه», set apart by mistake: «حرفه ای», «رفته اند».
+_SPACED_AFTER_H = ("ای", "اند", "ایم", "اید")
+_SHORT_WORDS_IN_H = frozenset(["که", "چه", "نه", "به"])
+_SPACED_DISPLAY = re.compile(
+    f" ({'|'.join((*_SPACED_COMPOUND_ENDS, *_SPACED_AFTER_H))})(?![{_LETTER}{ZWNJ}])"
+    f"| و ([{_LETTER}]+)"
+)
+_COMPOUND_WITH_AND = 3.5  # Zipf: «گفت‌وگو» is a word; «نان و پنیر» is two
 _CLEAR_STEM = 1.0  # Zipf: a stem this much more common than a rival reading's wins alone
-_KNOWN_STEM = 3.0  # Zipf: the stem of a suffix or compound must be at least this common
+_KNOWN_STEM = 3.0
+_COMMON_STEM = 4.0  # Zipf: the stem of a suffix or compound must be at least this common
 _NEGATIVE_PREFIX = "بی"
+_TO = "به"
 _NOUN_ENDINGS = ("ی", "ها", "های", "هایی", "ان")
 # Written apart by mistake: «ظرفیت های», «کوچک تر» (only the suffixes that are never words).
 _SPACED_SUFFIXES = ("هایشان", "هایتان", "هایمان", "هایش", "هایم", "هایی", "های", "ها", "ترین")
@@ -162,7 +190,6 @@ def repair_word(word: str) -> str:
         or _known_suffix(word, glued)
         or _lemma_split(word)
         or _compound(word, glued)
-        or _two_names(word, glued)
         or word
     )
 
@@ -269,16 +296,26 @@ def _known_suffix(word: str, glued: float) -> str | None:
 
 
 def _lemma_split(word: str) -> str | None:
-    """A compound the lemma list spells with a half-space (کلان‌شهر، تام‌الاختیار), when it
-    does not list the glued spelling."""
+    """A compound the lemma list spells with a half-space (کلان‌شهر، تام‌الاختیار)."""
     lex = lexicon()
     lemmas = [c for c in lex.spellings_with_half_spaces(word) if lex.is_lemma(c)]
-    return min(lemmas, key=lambda c: c.count(ZWNJ)) if lemmas else None
+    if not lemmas:
+        return None
+    best = min(lemmas, key=lambda c: c.count(ZWNJ))
+    glued = lex.frequency(word)
+    if glued >= _KNOWN_STEM and not any(lex.frequency(c) for c in lemmas):
+        # The corpus shows only the glued spelling: a common word stays (لیلی), and so does
+        # one whose halves are not both common words (پایکوبی); کلان‌شهر is split.
+        halves = best.split(ZWNJ)
+        if glued >= _COMMON_STEM or min(map(lex.frequency, halves)) < _COMMON_STEM:
+            return None
+    return best
 
 
 def _compound(word: str, glued: float) -> str | None:
     """A word the corpus never shows made of a common word and a compound half that always
-    takes a half-space (زلزله‌زدگان، اطلاع‌رسانی), or «بی» before a common word (بی‌سوادان)."""
+    takes a half-space (زلزله‌زدگان، اطلاع‌رسانی), or «بی» / «به» before a common word
+    (بی‌سوادان، به‌گزارش)."""
     if glued:
         return None
     lex = lexicon()
@@ -291,6 +328,9 @@ def _compound(word: str, glued: float) -> str | None:
             and lex.frequency(stem) >= _KNOWN_STEM
         ):
             return f"{stem}{ZWNJ}{end}"
+    rest = word[len(_TO) :]
+    if word.startswith(_TO) and len(rest) >= _COMPOUND_PART and lex.frequency(rest) >= _COMMON_STEM:
+        return f"{_TO}{ZWNJ}{rest}"  # به‌گزارش، به‌منظور (a glued «به» that lost its half-space)
     rest = word[len(_NEGATIVE_PREFIX) :]
     if word.startswith(_NEGATIVE_PREFIX) and len(rest) >= _COMPOUND_PART:
         base = rest[:-2] if rest.endswith("ان") else rest[:-1] if rest.endswith("ی") else rest
@@ -299,23 +339,6 @@ def _compound(word: str, glued: float) -> str | None:
         ):
             return f"{_NEGATIVE_PREFIX}{ZWNJ}{rest}"
     return None
-
-
-def _two_names(word: str, glued: float) -> str | None:
-    """A word the corpus never shows that is two common words glued after an «ی»: برقی‌سازی،
-    رحمانی‌فضلی. Anything else unknown (a name: کالسیمین، ایستوود) stays as it is."""
-    if glued:
-        return None
-    lex = lexicon()
-    best, best_score = None, _COMMON_WORD
-    for cut in _split_points(word):
-        left, right = word[:cut], word[cut:]
-        if min(len(left), len(right)) < _COMPOUND_PART or left[-1] != "ی":
-            continue
-        score = min(lex.frequency(left), lex.frequency(right))
-        if score >= best_score:
-            best, best_score = f"{left}{ZWNJ}{right}", score
-    return best
 
 
 def join_spaced(text: str) -> str:
@@ -382,8 +405,34 @@ def _join_participles(text: str) -> str:
     return _PARTICIPLE.sub(join, text)
 
 
+def _join_spaced_display(text: str) -> str:
+    """Spaced forms joined in display text only (search keys keep reading them as written):
+    «سرمایه گذاری» → «سرمایه‌گذاری», «حرفه ای» → «حرفه‌ای», «گفت و گو» → «گفت‌وگو»."""
+    lex = lexicon()
+
+    def join(match: re.Match[str]) -> str:
+        stem = _word_before(text, match.start())
+        if not stem or ZWNJ in stem:
+            return match.group()
+        if match.group(1):
+            end = match.group(1)
+            if end in _SPACED_AFTER_H:
+                silent_h = stem[-1] == "ه" and len(stem) >= 3 and stem not in _SHORT_WORDS_IN_H
+                return f"{ZWNJ}{end}" if silent_h else match.group()
+            if lex.frequency(stem) >= _KNOWN_STEM:
+                return end if stem[-1] in _NON_JOINING else f"{ZWNJ}{end}"
+            return match.group()
+        compound = f"{stem}{ZWNJ}و{match.group(2)}"
+        if lex.frequency(compound) >= _COMPOUND_WITH_AND or lex.is_lemma(compound):
+            return f"{ZWNJ}و{match.group(2)}"
+        return match.group()
+
+    return _SPACED_DISPLAY.sub(join, text)
+
+
 def restore_half_spaces(text: str) -> str:
     text = join_spaced(text)
+    text = _join_spaced_display(text)
     if " شده " in text:
         text = _join_participles(text)
     parts = _TOKEN.split(text)
