@@ -205,6 +205,11 @@ def _key(text: str | None) -> str:
     return search_key(text or "")
 
 
+def _name_key(text: str) -> str:
+    """A speaker's name however its parts are joined: «ملک زاده», «ملک‌زاده»."""
+    return _key(text).replace(" ", "")
+
+
 def score_structure(expected: dict[str, Any], article: Article) -> Counts:
     counts = Counts(articles=1)
     name = expected["id"]
@@ -226,13 +231,13 @@ def score_structure(expected: dict[str, Any], article: Article) -> Counts:
     found = set()
     for quote in article.quotes:
         counts.quotes += 1
-        speaker = _key(f"{quote.speaker} {quote.role or ''}")
+        speaker = _name_key(f"{quote.speaker} {quote.role or ''}")
         text = _key(quote.text)
         match = next(
             (
                 i
                 for i, item in enumerate(acceptable)
-                if _key(item["speaker"]) == speaker and text.startswith(_key(item["starts"]))
+                if _name_key(item["speaker"]) == speaker and text.startswith(_key(item["starts"]))
             ),
             None,
         )

@@ -68,6 +68,28 @@ _STANDALONE = frozenset(
     ]
 )
 _NON_JOINING = frozenset("اآأإدذرزژوؤءۀ")
+_SUFFIXES = frozenset(
+    [
+        "ها",
+        "های",
+        "هایی",
+        "ای",
+        "اند",
+        "ام",
+        "ایم",
+        "اید",
+        "ات",
+        "اش",
+        "شان",
+        "مان",
+        "تان",
+        "ترین",
+        "تر",
+        "هایش",
+        "هایشان",
+        "هاست",
+    ]
+)
 # Written glued or with a half-space by careful editors alike: never counted either way.
 EITHER = (
     "آنها",
@@ -90,14 +112,18 @@ def _nbsp(match: re.Match[str], spaces: set[str]) -> str:
     """An NBSP between two words: a half-space, or a plain space next to a word that stands
     alone or where the notes say so."""
     left, right = match.group(1), match.group(2)
+    if f"{left} {right}" in spaces:
+        return f"{left} "
+    if left in ("می", "نمی") or right in _SUFFIXES:
+        return left if left[-1] in _NON_JOINING else f"{left}{ZWNJ}"  # می‌شد، شده‌اند
+    if left in _STANDALONE or right in _STANDALONE:
+        return f"{left} "
     if left[-1] in _NON_JOINING:
         return left  # no half-space after a letter that never joins: یادآور، سینماگران
-    if left in _STANDALONE or right in _STANDALONE or f"{left} {right}" in spaces:
-        return f"{left} "
     return f"{left}{ZWNJ}"
 
 
-_NBSP_PAIR = re.compile(f"([{_LETTER}]+){NBSP}(?=([{_LETTER}]+))")
+_NBSP_PAIR = re.compile(f"([{_LETTER}]+){NBSP}+(?=([{_LETTER}]+))")
 
 
 def gold_line(line: str, note: dict[str, Any]) -> str:

@@ -132,7 +132,17 @@ def test_repairing_real_words_glued_and_spaced_at_random_is_idempotent(
 
 @pytest.mark.parametrize(
     "word",
-    ["کالسیمین", "ایستوود", "اینانا", "مینه", "غیرهمسطح", "نوجوانانه", "پوکهای", "تمدنشان"],
+    [
+        "کالسیمین",
+        "ایستوود",
+        "اینانا",
+        "مینه",
+        "غیرهمسطح",
+        "نوجوانانه",
+        "پوکهای",
+        "تمدنشان",
+        "وجوهی",
+    ],
 )
 def test_names_and_unknown_words_are_never_cut_into_two_common_words(word: str) -> None:
     assert repair_word(word) == word
@@ -148,10 +158,18 @@ def test_names_and_unknown_words_are_never_cut_into_two_common_words(word: str) 
         ("سرمایهگذاریها", "سرمایه‌گذاری‌ها"),
         ("واسطهگریها", "واسطه‌گری‌ها"),
         ("نمایندهای", "نماینده‌ای"),
+        ("نرسیدهایم", "نرسیده‌ایم"),
+        ("قطعهسازان", "قطعه‌سازان"),
     ],
 )
 def test_compounds_and_suffixes_after_repaired_stems(glued: str, repaired: str) -> None:
     assert repair_word(glued) == repaired
+
+
+@pytest.mark.parametrize("word", ["دستهای", "نقشهای", "بیمهای"])
+def test_a_word_two_common_readings_spell_differently_is_left_alone(word: str) -> None:
+    # دست‌های (hands) or دسته‌ای (a group): only the sentence knows.
+    assert repair_word(word) == word
 
 
 def test_one_spelling_per_word_within_an_article() -> None:

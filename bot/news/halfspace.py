@@ -31,7 +31,8 @@ _MAX_WORD = 30  # longer runs of letters are not words (and would cost quadratic
 _PREVERBS = ("", "بر", "در", "باز", "فرا", "ور", "وا")
 _VERB_PREFIXES = ("می", "نمی")
 # Suffix, and what the stem before it must be: "" anything known, "AJ" an adjective,
-# "ه" a word ending in silent «ه» (نماینده‌ای، شده‌اند، درباره‌ی), "ی" a word ending in «ی»
+# "ه" a word ending in silent «ه» (نماینده‌ای، شده‌اند; «ی» only where the corpus shows it:
+# درباره‌ی, not وجوه‌ی), "ی" a word ending in «ی»
 # (زندگی‌اش، مادری‌ام), "repaired" a stem that itself lost a half-space (حمل‌ونقلی، صاحب‌نامان).
 # A stem that lost a half-space may take any of them too (سرمایه‌گذاری‌ها).
 _SUFFIXES: tuple[tuple[str, str], ...] = (
@@ -55,7 +56,6 @@ _SUFFIXES: tuple[tuple[str, str], ...] = (
     ("اش", "ه"),
     ("ایم", "ه"),
     ("اید", "ه"),
-    ("ی", "ه"),
     ("اش", "ی"),
     ("ام", "ی"),
     ("ای", "ی"),
@@ -83,6 +83,7 @@ _COMPOUND_ENDS = (
     "پذیری",
     "ناپذیر",
     "سازی",
+    "سازان",
 )
 # Written apart by mistake after a known word: «سرمایه گذاری», «اطلاع رسانی», «ناامید کننده».
 # Only halves that are never words of their own (not «زده»: «آتش زده بودند»).
@@ -207,7 +208,7 @@ def _attested_split(word: str, glued: float, *, lemma: bool) -> str | None:
     one, or (two known words, the glued form no lemma) about as often: همان‌طور. A single «ی»
     after a silent «ه» counts as a part (درباره‌ی)."""
     lex = lexicon()
-    best, best_frequency = None, 0.0
+    qualified: list[tuple[float, str]] = []
     for candidate in lex.spellings_with_half_spaces(word):
         left, _, right = candidate.partition(ZWNJ)
         if ZWNJ in right or len(left) < _MIN_PART:
@@ -218,9 +219,14 @@ def _attested_split(word: str, glued: float, *, lemma: bool) -> str | None:
         needed = glued + _CLEARLY_MORE
         if not lemma and lex.known(left) and lex.known(right):
             needed = glued - _COMPARABLE
-        if frequency and frequency >= needed and frequency > best_frequency:
-            best, best_frequency = candidate, frequency
-    return best
+        if frequency and frequency >= needed:
+            qualified.append((frequency, candidate))
+    if not qualified:
+        return None
+    qualified.sort(reverse=True)
+    if len(qualified) > 1 and qualified[0][0] - qualified[1][0] < _CLEARLY_MORE:
+        return None  # دستهای: دست‌های and دسته‌ای both common; only the context knows
+    return qualified[0][1]
 
 
 def _verb_prefix(word: str, glued: float) -> str | None:
@@ -272,11 +278,11 @@ def _known_suffix(word: str, glued: float) -> str | None:
             continue
         if (
             needs == "repaired"
-            or not lex.known(stem)
-            or (lex.is_verb_form(stem) and not lex.is_lemma(stem))  # نمایند + ها: no
+            or not (lex.known(stem) or (needs == "ه" and _participle(stem)))
+            or (_verbal(stem) and not lex.is_lemma(stem))  # نمایند + ها, نرسید + هایم: no
             or (needs == "AJ" and not lex.has_tag(stem, "AJ"))
             or (needs in ("ه", "ی") and stem[-1] != needs)
-            or (needs in ("ه", "ی") and lex.frequency(stem) < _KNOWN_STEM)
+            or (needs == "ی" and lex.frequency(stem) < _KNOWN_STEM)
         ):
             continue
         readings.append((lex.frequency(stem), _attach(stem, suffix)))
@@ -288,11 +294,28 @@ def _known_suffix(word: str, glued: float) -> str | None:
         return None
     attested = lex.frequency(candidate)
     rivals = [frequency for frequency, other in readings if other != candidate]
+    if rivals and rivals[0] >= _COMMON_STEM:
+        return None  # دستهای: دست‌های or دسته‌ای? Only the context knows.
     if rivals and rivals[0] > best - _CLEAR_STEM and not attested:
         return None
     if not glued or attested >= glued - _RARER_BUT_ATTESTED:
         return candidate
     return None
+
+
+def _verbal(word: str) -> bool:
+    """A conjugated verb, negated or not (نمایند، نرسید): no noun suffix follows it."""
+    lex = lexicon()
+    return lex.is_verb_form(word) or (word.startswith("ن") and lex.is_verb_form(word[1:]))
+
+
+def _participle(word: str) -> bool:
+    """A past participle, negated or not: نرسیده، نکرده (past stem + «ه»)."""
+    lex = lexicon()
+    stem = word[:-1]
+    return word.endswith("ه") and (
+        lex.is_verb_form(stem) or (stem.startswith("ن") and lex.is_verb_form(stem[1:]))
+    )
 
 
 def _lemma_split(word: str) -> str | None:

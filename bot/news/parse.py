@@ -259,7 +259,19 @@ def _build(units: list[Unit], meta: Meta, *, name: str, source: str | None) -> A
         raise ParseError(name, "no article text after the title")
     source = source or source_of(meta.short_link or meta.url)
     code = meta.code if meta.code and re.fullmatch(r"[A-Za-z0-9_-]{1,40}", meta.code) else None
-    texts = one_spelling([title, parts.lead, *parts.paragraphs])
+    quoted = [part for quote in parts.quotes for part in (quote.speaker, quote.text)]
+    texts = one_spelling([title, parts.lead, *parts.paragraphs, *quoted])
+    quotes = (
+        [
+            quote.model_copy(update={"speaker": speaker, "text": said})
+            for quote, speaker, said in zip(
+                parts.quotes, texts[-len(quoted) :: 2], texts[-len(quoted) + 1 :: 2], strict=True
+            )
+        ]
+        if quoted
+        else []
+    )
+    texts = texts[: len(texts) - len(quoted)]
     try:
         # Every piece is a normalized line or a stripped part of one: no need to normalize again.
         return Article.trusted(
@@ -269,7 +281,7 @@ def _build(units: list[Unit], meta: Meta, *, name: str, source: str | None) -> A
                 "title": texts[0],
                 "lead": texts[1],
                 "key_points": parts.key_points,
-                "quotes": parts.quotes,
+                "quotes": quotes,
                 "paragraphs": texts[2:],
                 "published": published(meta, name),
                 "hijri_date": meta.hijri,

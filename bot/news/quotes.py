@@ -203,6 +203,7 @@ _BYLINE_FORMS = (
     re.compile("^(?P<by>اشاره)\\s*:\\s*(?P<rest>\\S.*)$"),
 )
 _MAX_BYLINE_WORDS = 7
+_BYLINE_ALONE = re.compile(f"^(?:گروه (?:{_DESKS})|{_AGENCIES})$")
 
 
 def split_byline(text: str) -> tuple[str | None, str]:
@@ -213,6 +214,11 @@ def split_byline(text: str) -> tuple[str | None, str]:
             byline = re.sub(r"\s*[_\-–—]\s*", " - ", match["by"].strip())
             return byline, match["rest"].strip()
     return None, text
+
+
+def is_byline_only(text: str) -> bool:
+    """A line that is nothing but a desk or an agency: «گروه ادب و هنر», «ایسنا»."""
+    return _BYLINE_ALONE.match(text) is not None
 
 
 def find_quote(text: str) -> Quote | None:

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 
 from bot.news.article import KeyPoint, Quote
 from bot.news.layout import BULLET, is_cut, is_heading, is_question, strip_marker
-from bot.news.quotes import find_quote, split_byline
+from bot.news.quotes import find_quote, is_byline_only, split_byline
 from bot.news.script import ZWNJ
 
 _LABEL_MAX_WORDS = 10
 _LABEL_MAX_CHARS = 90
-_TITLE_LINE_MAX_WORDS = 25
+_TITLE_LINE_MAX_WORDS = 30
+_SUBTITLE_QUESTION_WORDS = 12
 
 
 def squeezed(text: str) -> str:
@@ -55,6 +56,9 @@ class Story:
                 self._seen.add(squeezed(text))
                 self.lead = text  # what follows a byline is the lead, however short
                 return
+        if self.lead is not None and self.byline is None and is_byline_only(text):
+            self.byline = text  # «گروه ادب و هنر» printed alone, at the end
+            return
         key = squeezed(text)
         if not key or key in self._seen:
             return  # a page that repeats its lead or a paragraph shows it once
@@ -126,15 +130,20 @@ def join_headings(units: list[Unit]) -> list[Unit]:
 
 def with_subtitle(title: str, units: list[Unit]) -> tuple[str, list[Unit]]:
     """The title and the line under it, when that line is the rest of the headline (after a
-    title that ends in «:») or its subtitle (a heading before the first paragraph)."""
+    title that ends in «:»), its subtitle (a heading or a short question before the first
+    paragraph), or any line before a lead that starts with a byline (all title matter)."""
     if len(units) < 2 or units[0].boxed or units[1].boxed:
         return title, units
     line, following = units[0].text, units[1].text
-    if find_quote(following) is not None and is_heading(line):
-        return title, units  # the heading of a quote
-    if title.endswith(":") and len(line.split()) <= _TITLE_LINE_MAX_WORDS and line[-1] != ".":
+    if split_byline(line)[0] is not None or (is_heading(line) and find_quote(following)):
+        return title, units  # the lead, or the heading of a quote
+    words = len(line.split())
+    before_byline = split_byline(following)[0] is not None and line[-1] not in ".:؛"
+    if before_byline and words <= _TITLE_LINE_MAX_WORDS:
+        return f"{title} {line}" if title.endswith(":") else f"{title}: {line}", units[1:]
+    if title.endswith(":") and words <= _TITLE_LINE_MAX_WORDS and line[-1] != ".":
         return f"{title} {line}", units[1:]
-    if is_heading(line) and split_byline(line)[0] is None:
+    if is_heading(line) or (is_question(line) and words <= _SUBTITLE_QUESTION_WORDS):
         return f"{title}: {line}", units[1:]
     return title, units
 
