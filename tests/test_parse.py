@@ -268,3 +268,10 @@ def test_articles_stored_before_bylines_and_quote_places_still_load() -> None:
         quote.pop("position")
     article = Article.model_validate(old)
     assert article.byline is None and all(q.position is None for q in article.quotes)
+
+
+@pytest.mark.parametrize("credit", ["عکس: جواد گلزار", "عکس از جواد گلزار", "عکسجواد گلزار"])
+def test_a_photo_credit_is_page_furniture(credit: str) -> None:
+    article = parse_text(f"عنوان خبر\n\n{credit}\n\nگروه اجتماعی - متن خبر.\n\nعکس‌های منتخب")
+    assert (article.title, article.lead) == ("عنوان خبر", "متن خبر.")
+    assert article.paragraphs == ["عکس‌های منتخب"]

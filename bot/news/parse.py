@@ -70,6 +70,8 @@ _FURNITURE = frozenset(
     )
 )
 _FURNITURE_MAX_CHARS = 40
+# «عکس: جواد گلزار», «عکس از …», and the same glued («عکسجواد گلزار»): the picture's credit.
+_PHOTO_CREDIT = re.compile(r"^عکس(?:\s*:\s*|\s+از\s+|(?=[^\s\u200c]))\S+(?:\s+\S+){0,2}$")
 _PUNCTUATION_ONLY = re.compile(r"^[\W_]*$")
 
 _TITLE_MAX_CHARS = 300
@@ -227,7 +229,9 @@ def _decode(data: bytes, name: str) -> str:
 def _is_furniture(line: str) -> bool:
     if _PUNCTUATION_ONLY.match(line):
         return True
-    return len(line) <= _FURNITURE_MAX_CHARS and squeezed(line) in _FURNITURE
+    if len(line) > _FURNITURE_MAX_CHARS:
+        return False
+    return squeezed(line) in _FURNITURE or _PHOTO_CREDIT.match(line) is not None
 
 
 # ---------------------------------------------------------------------------------------------
