@@ -122,9 +122,37 @@ def configure_run_logging(stream: TextIO | None = None) -> None:
     )
     formatter.converter = time.gmtime
     handler.setFormatter(formatter)
+    handler.addFilter(_ProxyPages())
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its lines carry the token
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # two lines every 3 seconds
+
+
+class _ProxyPages(logging.Filter):
+    """python-telegram-bot logs every answer that is not JSON (a proxy's 502 page, say) as an
+    ERROR with a traceback; during an outage that is one per request. One WARNING line every
+    QUIET seconds says the same, with how many were left out."""
+
+    QUIET = 10.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last = -self.QUIET
+        self._left_out = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not (record.name.startswith("telegram.request") and "invalid JSON" in str(record.msg)):
+            return True
+        now = time.monotonic()
+        if now - self._last < self.QUIET:
+            self._left_out += 1
+            return False
+        record.msg = "the Bot API answered with a page that is not JSON (%d more left out)"
+        record.args = (self._left_out,)
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info = record.exc_text = None
+        self._last, self._left_out = now, 0
+        return True
 
 
 def _positive(text: str) -> int:

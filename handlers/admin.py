@@ -365,6 +365,9 @@ async def stats(update: Update, context: Context) -> None:
     if error is not None:
         when = datetime.fromtimestamp(error[0], TEHRAN).strftime("%Y-%m-%d %H:%M")
         error_text = f"{to_persian_digits(when)} — {error[1]}"
+    paused = ""
+    if (left := await services.limiter.paused_for()) > 0:
+        paused = texts.STATS_PAUSED.format(until=views.clock_after(left), left=views.duration(left))
     await say(
         message,
         texts.STATS.format(
@@ -376,7 +379,8 @@ async def stats(update: Update, context: Context) -> None:
             running=views.number(sum(1 for d in active if d.status is not Status.DONE)),
             depth=views.number(await services.outbox.depth()),
             error=error_text,
-        ),
+        )
+        + paused,
     )
 
 

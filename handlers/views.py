@@ -8,9 +8,10 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from bot.news.article import Article
+from bot.news.article import TEHRAN, Article
 from bot.news.jalali import format_date
 from bot.news.persian import to_persian_digits
 from bot.web.context import PageTexts
@@ -124,6 +125,19 @@ def buttons_row(*buttons: tuple[str, str]) -> dict[str, Any]:
 def number(value: int | float) -> str:
     """Persian digits with the Persian thousands separator."""
     return to_persian_digits(f"{value:,.0f}".replace(",", "٬"))
+
+
+def clock_after(seconds: float) -> str:
+    """Tehran's time `seconds` from now, «۱۴:۳۲»."""
+    when = datetime.now(TEHRAN) + timedelta(seconds=seconds)
+    return to_persian_digits(when.strftime("%H:%M"))
+
+
+def pause_notice(seconds: float, waiting: int) -> str:
+    """What the admins are told when Telegram pauses the bot (bot/delivery/pauses.py)."""
+    return texts.PAUSED.format(
+        duration=duration(seconds), until=clock_after(seconds), waiting=number(waiting)
+    )
 
 
 def duration(seconds: float) -> str:

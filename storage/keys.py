@@ -191,6 +191,11 @@ class Keys:
         the time left."""
         return self._key("pause")
 
+    def pause_reported(self) -> str:
+        """String, living as long as the pause it stands for: the admins were told of it (one
+        process tells them, once)."""
+        return self._key("pause", "reported")
+
     # Feeds (storage/feeds.py) ---------------------------------------------------------------
     def feed_poller(self) -> str:
         """String: the process that polls the RSS/Atom feeds (a lease, one at a time)."""

@@ -253,6 +253,11 @@ class RateLimiter:
         ms = max(1, math.ceil(seconds * 1000))
         return bool(await self._pause(keys=[self.keys.pause()], args=[ms, why]))
 
+    async def claim_pause_report(self, seconds: float) -> bool:
+        """True for the one caller that reports the pause in force (for its `seconds`)."""
+        ms = max(1, math.ceil(seconds * 1000))
+        return bool(await self.redis.set(self.keys.pause_reported(), 1, nx=True, px=ms))
+
     async def paused_for(self) -> float:
         """Seconds left of the pause Telegram asked for (0 when sending freely)."""
         return max(0, int(await self.redis.pttl(self.keys.pause()))) / 1000

@@ -507,11 +507,12 @@ async def test_an_unexpected_failure_is_logged_and_a_500(caplog: pytest.LogCaptu
 
 # Operations -----------------------------------------------------------------------------------
 async def test_health_says_what_is_wrong(web: Web) -> None:
+    fine = {"redis": "ok", "workers": "ok", "telegram": "ok"}
     status, health = await web.get_json("/healthz", headers={})
-    assert (status, health) == (200, {"redis": "ok", "workers": "ok"})
+    assert (status, health) == (200, fine)
     web.alive = False
     status, health = await web.get_json("/healthz", headers={})
-    assert (status, health) == (503, {"redis": "ok", "workers": "not running"})
+    assert (status, health) == (503, {**fine, "workers": "not running"})
 
     web.alive = True
     working = web.services.redis
@@ -521,7 +522,15 @@ async def test_health_says_what_is_wrong(web: Web) -> None:
     finally:
         await web.services.redis.aclose()
         web.ctx.services = dataclasses.replace(web.services, redis=working)
-    assert (status, health) == (503, {"redis": "unreachable", "workers": "ok"})
+    assert (status, health) == (503, {**fine, "redis": "unreachable"})
+
+
+async def test_health_shows_a_pause_telegram_asked_for(web: Web) -> None:
+    await web.services.limiter.pause(1800)
+    status, health = await web.get_json("/healthz", headers={})
+    assert status == 200, "the process is well; sending waits"
+    assert health["telegram"] == "paused"
+    assert 1795 <= health["paused_for"] <= 1800
 
 
 async def test_metrics_are_prometheus_text_with_the_outbox_depth(web: Web) -> None:

@@ -15,9 +15,11 @@ from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.delivery.channels import CardMaker, ChannelPoster
+from bot.delivery.pauses import PauseReporter
 from bot.delivery.workers import Deliverer
 from bot.feeds.poller import FeedPoller
 from bot.services import Services
+from handlers.views import pause_notice
 
 log = logging.getLogger("khabar.app")
 
@@ -43,6 +45,7 @@ class Runtime:
     deliverer: Deliverer
     poster: ChannelPoster
     feeds: FeedPoller
+    pauses: PauseReporter
 
     @classmethod
     async def start(cls, services: Services, card: CardMaker) -> Runtime:
@@ -71,7 +74,11 @@ class Runtime:
             poster.start()
         feeds = FeedPoller(services.store, settings)
         feeds.start()  # nothing to do without KHABAR_FEEDS
-        return cls(deliverer, poster, feeds)
+        pauses = PauseReporter(
+            deliverer.bot, services.limiter, services.outbox, settings.admin_ids, pause_notice
+        )
+        pauses.start()
+        return cls(deliverer, poster, feeds, pauses)
 
     def alive(self) -> bool:
         """The delivery workers are running (for /healthz)."""
@@ -80,7 +87,11 @@ class Runtime:
     async def stop(self) -> None:
         """Everything at once: SIGTERM allows 10 s in all."""
         stopped = await asyncio.gather(
-            self.poster.stop(), self.deliverer.stop(), self.feeds.stop(), return_exceptions=True
+            self.poster.stop(),
+            self.deliverer.stop(),
+            self.feeds.stop(),
+            self.pauses.stop(),
+            return_exceptions=True,
         )
         for failure in stopped:
             if isinstance(failure, Exception):

@@ -8,11 +8,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from aiohttp import web
 from telegram import Update
+from telegram.error import TelegramError
 
 from bot.app.build import build, services_for
 from bot.app.runtime import Runtime
@@ -108,6 +110,22 @@ def _update_sink(
     return put
 
 
+class _PollingTrouble:
+    """getUpdates failing (Telegram or a proxy down): python-telegram-bot retries by itself;
+    one line every QUIET seconds says so, instead of a traceback per try."""
+
+    QUIET = 10.0
+
+    def __init__(self) -> None:
+        self._last = -self.QUIET
+
+    def __call__(self, error: TelegramError) -> None:
+        now = time.monotonic()
+        if now - self._last >= self.QUIET:
+            self._last = now
+            log.warning("getting updates failed (%s); python-telegram-bot tries again", error)
+
+
 async def poll_updates(
     application: KhabarApplication, services: Services, stop: asyncio.Event
 ) -> None:
@@ -118,7 +136,9 @@ async def poll_updates(
 
     async def poll_while_leading(lost: asyncio.Event) -> None:
         log.info("polling Telegram for updates")
-        await updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        await updater.start_polling(
+            allowed_updates=Update.ALL_TYPES, error_callback=_PollingTrouble()
+        )
         try:
             await lost.wait()
         finally:

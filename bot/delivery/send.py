@@ -7,22 +7,29 @@ What Telegram answers decides the outcome of an attempt:
 - 403 (blocked, kicked, deactivated) or 400: `Refused` (`gone` when the chat is no more);
 - network errors, timeouts and 5xx answers (Telegram or a proxy in front of it failing):
   retried with backoff (up to `max_backoff` between tries) for as long as the delivery is
-  open: an outage delays a chat, it never gives it up. A timeout may mean Telegram carried
-  the message out before the answer was lost: the retry is counted "possibly twice" (once
-  per chat), the only way a chat can get a card twice besides a worker dying;
+  open: an outage delays a chat, it never gives it up;
+- a timeout after the request went out may mean Telegram carried the message out and only
+  its answer was lost. Such a send is not repeated blindly: first Telegram must answer a
+  probe (getMe, which sends nothing), then the message goes again, counted "possibly twice":
+  with a worker dying, the only way a chat can get a card twice. And while requests go
+  unanswered for `stalled_after` seconds, no new one is sent (`Sender.until_answering`), so
+  a stalled Bot API is not handed a pile of messages it will carry out twice.
 - anything else: `GaveUp`, with Telegram's reason.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import time
 import warnings
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from telegram import Bot
 from telegram.error import (
     BadRequest,
@@ -50,6 +57,19 @@ FIRST_BACKOFF = 0.5
 """Seconds before the first retry after a network error; doubled for each one after."""
 MAX_BACKOFF = 30.0
 """The longest wait between two tries (a long outage is probed this often)."""
+STALLED_AFTER = 1.5
+"""Seconds without an answer after which no new request is sent (Telegram answers in less
+than one normally)."""
+PROBE_TIMEOUT = 5.0
+NETWORK_QUIET = 10.0
+
+
+def _maybe_carried_out(error: NetworkError) -> bool:
+    """A timeout after the request was written: Telegram may have carried it out. A timeout
+    connecting, or waiting for a connection of the pool, sent nothing."""
+    return isinstance(error, TimedOut) and not isinstance(
+        error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout
+    )
 
 
 @dataclass(frozen=True)
@@ -89,15 +109,25 @@ class Sender:
     paid: bool = False
     first_backoff: float = FIRST_BACKOFF
     max_backoff: float = MAX_BACKOFF
+    stalled_after: float = STALLED_AFTER
+    _pending: dict[int, float] = field(default_factory=dict, init=False)
+    """Requests on their way: a number → when they left (time.monotonic())."""
+    _numbers: Iterator[int] = field(default_factory=itertools.count, init=False)
+    _answered_at: float = field(default=0.0, init=False)
+    _probe: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    _warned_at: float = field(default=-NETWORK_QUIET, init=False)
+    _failed_since: int = field(default=0, init=False)
 
     async def attempt(self, chat: str, call: Call, slot: Slot, delivery_id: str) -> Attempt:
         """`call` in `chat` until it succeeds or is refused, or the policy gives up."""
         failures = 0
-        timed_out = False
         while True:
+            await self.until_answering()
             await slot(chat)
+            if self._stalled():
+                continue  # the slot goes unused: sent now, it would join the pile
             try:
-                return Sent(chat, await call(chat))
+                return Sent(chat, await self._timed(call, chat))
             except RetryAfter as error:
                 await self._rate_limited(delivery_id, error)
             except ChatMigrated as error:
@@ -112,22 +142,60 @@ class Sender:
                     await self.subscribers.unsubscribe(int(chat))
                 return Refused(chat, text, gone)
             except NetworkError as error:
-                if isinstance(error, TimedOut) and not timed_out:
-                    # Telegram may have taken it before the answer was lost.
-                    timed_out = True
+                if _maybe_carried_out(error):
+                    await self._until_probe_answered(time.monotonic())
                     await self.outbox.count(delivery_id, "duplicates")
                 failures += 1
-                if failures in (1, 10) or failures % 100 == 0:
-                    log.warning(
-                        "delivery %s to %s: %s (try %d); trying again",
-                        delivery_id,
-                        chat,
-                        error,
-                        failures,
-                    )
+                self._network_trouble(error)
                 await asyncio.sleep(backoff(failures - 1, self.first_backoff, self.max_backoff))
             except TelegramError as error:
                 return GaveUp(chat, str(error))
+
+    def _network_trouble(self, error: NetworkError) -> None:
+        """One line every NETWORK_QUIET seconds however many chats are retrying."""
+        now = time.monotonic()
+        self._failed_since += 1
+        if now - self._warned_at >= NETWORK_QUIET:
+            log.warning(
+                "Telegram requests fail (%s): %d retries since the last line; retrying with "
+                "backoff",
+                error,
+                self._failed_since,
+            )
+            self._warned_at, self._failed_since = now, 0
+
+    def _stalled(self) -> bool:
+        """A request has waited `stalled_after` seconds for its answer."""
+        return bool(self._pending) and (
+            time.monotonic() - min(self._pending.values()) > self.stalled_after
+        )
+
+    async def until_answering(self) -> None:
+        while self._stalled():
+            await asyncio.sleep(0.2)
+
+    async def _timed(self, call: Call, chat: str) -> int | None:
+        number = next(self._numbers)
+        self._pending[number] = time.monotonic()
+        try:
+            result = await call(chat)
+        finally:
+            del self._pending[number]
+        self._answered_at = time.monotonic()
+        return result
+
+    async def _until_probe_answered(self, since: float) -> None:
+        """Wait until Telegram answers something after `since` (one probe for all)."""
+        failures = 0
+        async with self._probe:
+            while self._answered_at < since:
+                try:
+                    await self.bot.get_me(read_timeout=PROBE_TIMEOUT)
+                    self._answered_at = time.monotonic()
+                except TelegramError as error:
+                    failures += 1
+                    log.warning("Telegram does not answer (%s); probing again", error)
+                    await asyncio.sleep(backoff(failures - 1, self.first_backoff, self.max_backoff))
 
     def send_message(self, payload: dict[str, Any]) -> Call:
         """sendMessage with the stored payload as it is (it was built for the Bot API): no

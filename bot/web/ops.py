@@ -20,11 +20,15 @@ log = logging.getLogger("khabar.web")
 
 
 async def healthz(request: web.Request) -> web.StreamResponse:
-    """200 when Redis answers PING and the delivery workers run; 503 naming what is wrong."""
+    """200 when Redis answers PING and the delivery workers run; 503 naming what is wrong.
+    A pause Telegram asked for (429) shows as "telegram": "paused" with `paused_for` seconds
+    left: the process is well (restarting it would not help), sending waits."""
     ctx = request.app[CONTEXT]
     health = {"redis": "ok", "workers": "ok"}
+    paused_for = 0.0
     try:
         await asyncio.wait_for(ctx.services.redis.ping(), REDIS_TIMEOUT)
+        paused_for = await asyncio.wait_for(ctx.services.limiter.paused_for(), REDIS_TIMEOUT)
     except (RedisError, OSError, TimeoutError) as error:
         # The reason stays in the log: this page is unauthenticated.
         log.warning("health check: Redis does not answer: %s", error or type(error).__name__)
@@ -32,7 +36,10 @@ async def healthz(request: web.Request) -> web.StreamResponse:
     if not ctx.workers_alive():
         health["workers"] = "not running"
     healthy = all(value == "ok" for value in health.values())
-    return json_answer(health, 200 if healthy else 503, {"Cache-Control": "no-store"})
+    answer: dict[str, str | float] = {**health, "telegram": "paused" if paused_for else "ok"}
+    if paused_for:
+        answer["paused_for"] = round(paused_for, 1)
+    return json_answer(answer, 200 if healthy else 503, {"Cache-Control": "no-store"})
 
 
 async def metrics_page(request: web.Request) -> web.StreamResponse:
