@@ -27,6 +27,11 @@ FEEDBACK_TERMS = 20
 FEEDBACK_WEIGHT = 0.4
 """λ: the relevance model's share of the query."""
 DOCUMENT_POWER = 2.0
+RERANK_DEPTH = 300
+"""The first pass's best documents that feedback orders again."""
+FEEDBACK_READ = 5_000
+"""Postings read of an added term at most, the last indexed: what keeps feedback's cost
+flat as the archive grows (at 5,000 articles it reads all of them)."""
 OWN_BOOST = 32.0
 
 
@@ -39,7 +44,37 @@ class Word:
     weight: float = 1.0
     original: bool = True
     """A word the reader typed, not one feedback added."""
+    limit: int | None = None
+    """Postings read at most (the last indexed), when fewer than for the reader's words."""
     found: list[npt.NDArray[np.void]] = field(default_factory=list)
+    """Each term's postings as read (the newest, when a term has very many)."""
+    stored: list[int] = field(default_factory=list)
+    """Each term's postings in the index, dead ones included (for its idf when not all were
+    read)."""
+
+    _live: tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint8]] | None = field(
+        default=None, init=False, repr=False
+    )
+
+    def live(
+        self, live: npt.NDArray[np.bool_], size: int
+    ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint8]]:
+        """The live documents the word was read in, and its impacts there (kept for the
+        second pass of a search: `live` and `size` do not change within one)."""
+        if self._live is None:
+            numbers, impacts = best_of(self.found, size)
+            keep = live[numbers]
+            self._live = numbers[keep], impacts[keep]
+        return self._live
+
+    def frequency(self, present: int) -> int:
+        """The word's document frequency, from the `present` live documents read: scaled up
+        by what was not read."""
+        read = sum(len(entries) for entries in self.found)
+        stored = sum(self.stored)
+        if read == 0 or stored <= read:
+            return present
+        return round(present * stored / read)
 
 
 @dataclass(frozen=True)
@@ -70,12 +105,11 @@ def rank(
     scores = np.zeros(size, dtype=np.float64)
     matched = np.zeros(size, dtype=np.uint8)
     for word in words:
-        numbers, impacts = best_of(word.found, size)
-        keep = live[numbers]
-        present, impacts = numbers[keep], impacts[keep]
+        present, impacts = word.live(live, size)
         if not len(present):
             continue
-        scale = word.weight * idf(len(present), documents) * (K1 + 1) / IMPACT_LEVELS
+        frequency = word.frequency(len(present))
+        scale = word.weight * idf(frequency, documents) * (K1 + 1) / IMPACT_LEVELS
         scores[present] += impacts * scale
         if word.original:
             matched[present] += 1
@@ -91,6 +125,36 @@ def rank(
     return Ranking(candidates[top], len(candidates), scores, matched)
 
 
+def rerank(
+    words: Sequence[Word],
+    first: Ranking,
+    live: npt.NDArray[np.bool_],
+    published: npt.NDArray[np.uint32],
+    documents: int,
+    wanted: int,
+) -> Ranking:
+    """The first pass's best RERANK_DEPTH documents ordered again by `words` (the query as
+    feedback left it), the rest of its order after them: the second pass costs the same
+    however many documents match."""
+    pool = first.best[:RERANK_DEPTH]
+    scores = np.zeros(len(pool), dtype=np.float64)
+    for word in words:
+        present, impacts = word.live(live, len(published))
+        if not len(present):
+            continue
+        at = np.minimum(np.searchsorted(present, pool), len(present) - 1)
+        found = present[at] == pool
+        frequency = word.frequency(len(present))
+        scale = word.weight * idf(frequency, documents) * (K1 + 1) / IMPACT_LEVELS
+        scores[found] += impacts[at[found]] * scale
+    quantized = np.minimum((scores * _SCORE_SCALE).astype(np.int64), (1 << 31) - 1)
+    order = np.argsort(-((quantized << 32) | published[pool].astype(np.int64)), kind="stable")
+    everything = first.scores.copy()
+    everything[pool] = scores
+    best = np.concatenate([pool[order], first.best[RERANK_DEPTH:]])[:wanted]
+    return Ranking(best, first.total, everything, first.matched)
+
+
 def best_of(
     found: list[npt.NDArray[np.void]], size: int
 ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint8]]:
@@ -100,6 +164,8 @@ def best_of(
         return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint8)
     if len(found) == 1:
         numbers, impacts = found[0]["doc"], found[0]["impact"]
+        if not len(numbers) or numbers[-1] < size:  # in number order: the last is the largest
+            return numbers, impacts
         inside = numbers < size
         return numbers[inside], impacts[inside]
     best = np.zeros(size, dtype=np.uint8)
@@ -150,5 +216,6 @@ def expand(words: Sequence[Word], model: Mapping[str, float]) -> list[Word]:
     if mass <= 0:
         return []
     return [
-        Word([term], FEEDBACK_WEIGHT * weight / mass, original=False) for term, weight in chosen
+        Word([term], FEEDBACK_WEIGHT * weight / mass, original=False, limit=FEEDBACK_READ)
+        for term, weight in chosen
     ]

@@ -1,4 +1,5 @@
-"""Full-text search: an inverted index in plain Redis, ranked by BM25F.
+"""Full-text search: an inverted index in plain Redis, ranked by BM25F with pseudo-relevance
+feedback (the scoring itself is pure numpy, in storage/ranking.py).
 
 Every stored version of an article is a *document* with a number of its own (handed out by
 `reserve`); a changed article gets a new number and its old one is marked dead, so an update
@@ -9,19 +10,24 @@ Keys (names in storage/keys.py):
   little-endian) and the term's impact in that document (uint8), appended in number order.
   The impact is BM25's term-frequency part with the fields weighted (title above lead and
   key points above body) and the length normalized, quantized to 1..255; the query adds the
-  term's idf, computed from the live postings, at search time. 5 bytes a posting is what
-  keeps the index smaller than the articles themselves (a Redis sorted set costs 30 to 110).
+  term's idf at search time. 5 bytes a posting is what keeps the index smaller than the
+  articles themselves (a Redis sorted set costs 30 to 110).
 - search_docs: the published time (uint32 seconds) of every document number, 4 bytes each;
   written once, never changed, so each process caches it and reads only what is new.
 - search_dead: a bitmap of document numbers no longer live (replaced or removed).
 - search_ids: hash, document number → article id, for the live documents.
+- search_terms: hash, document number → its most telling terms (storage/postings.py
+  `telling`), for feedback; dropped with the document.
 - index_stats: hash: next (last number handed out), documents, length (for the average
   document length).
 - search_dirty: hash, term → dead postings it still holds; `compact` rewrites those strings.
 - vocabulary: sorted set of every term, for completing the word being typed (ZRANGEBYLEX).
 
-A search reads every query word's postings in one round trip and scores them with numpy, so a
-word found in half the archive costs a few milliseconds, not a Python loop over it.
+A search reads every query word's postings in one round trip (at most the last `read_limit`
+of a word found nearly everywhere: the cost stops growing with the archive) and ranks them;
+then, unless the reader is still typing, the top documents' telling terms reweigh the query
+and add to it (RM3), a second round trip for the added terms, and a second ranking. Quoted
+phrases are checked on the best articles' text (storage/phrases.py).
 """
 
 from __future__ import annotations
@@ -30,18 +36,29 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 
 from bot.news.analysis import query_terms, stem
 from bot.news.persian import search_key
 from storage.keys import Keys
+from storage.phrases import having, phrases
 from storage.postings import POSTING, read_telling
-from storage.ranking import FEEDBACK_DOCUMENTS, Word, expand, rank, relevance_model
+from storage.ranking import (
+    FEEDBACK_DOCUMENTS,
+    RERANK_DEPTH,
+    Word,
+    expand,
+    rank,
+    relevance_model,
+    rerank,
+)
 from storage.redis import awaited, get_bytes
 
 DEFAULT_LENGTH = 300.0
@@ -57,6 +74,12 @@ most PREFIX_EXPANSIONS, and no more than PREFIXPOSTINGS postings in all (beyond 
 a two-letter prefix of common words would otherwise read megabytes at every keystroke."""
 
 MAX_QUERY_WORDS = 16
+PHRASE_DEPTH = 1_000
+"""A quoted phrase is looked for in this many of the best matches at most."""
+READ_LIMIT = 30_000
+"""Postings read per term at most, the newest (early termination in time order): beyond
+this, a term is in so many articles that its idf is small and what it adds is mostly
+recency; the rest of its postings count only for its idf."""
 COMPACT_BATCH = 200
 APPEND_CHUNK = 5_000
 """Terms per append script call: long enough to save round trips, short enough not to
@@ -111,6 +134,20 @@ end
 return best
 """
 
+# Reads postings for a search: for each key, its length and its last ARGV[i] bytes (all of
+# it when shorter), as one reply: a query of 20 terms is one command, not 40 (the client's
+# cost per command is what a search spends most on after numpy).
+_READ = """
+local found = {}
+for i, key in ipairs(KEYS) do
+    local size = redis.call('STRLEN', key)
+    local start = math.max(0, size - tonumber(ARGV[i]))
+    found[2 * i - 1] = size
+    found[2 * i] = size > 0 and redis.call('GETRANGE', key, start, -1) or ''
+end
+return found
+"""
+
 _RESERVE = """
 local last = redis.call('HINCRBY', KEYS[1], 'next', ARGV[1])
 local first = last - tonumber(ARGV[1]) + 1
@@ -159,6 +196,7 @@ class Results:
 class SearchIndex:
     redis: Redis
     keys: Keys
+    read_limit: int = READ_LIMIT
     _published: npt.NDArray[np.uint32] = field(
         default_factory=lambda: np.zeros(0, dtype=_PUBLISHED), repr=False
     )
@@ -167,6 +205,7 @@ class SearchIndex:
     )
     _live_for: tuple[int, bytes] = (-1, b"")
     _scripts: dict[str, AsyncScript] = field(init=False, repr=False)
+    _read_sha: str = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._scripts = {
@@ -177,8 +216,10 @@ class SearchIndex:
                 ("count dead", _COUNT_DEAD),
                 ("compact", _COMPACT),
                 ("complete", _COMPLETE),
+                ("read", _READ),
             )
         }
+        self._read_sha = self._scripts["read"].sha
 
     # Writing --------------------------------------------------------------------------------
     async def average_length(self) -> float:
@@ -279,38 +320,31 @@ class SearchIndex:
                 words.append(Word(completions))
         if not words or limit <= 0:
             return Results(0, [])
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.execute_command(
-                "GETRANGE",
-                self.keys.search_docs(),
-                len(self._published) * _PUBLISHED_SIZE,
-                -1,
-                NEVER_DECODE=True,
-            )
-            pipe.execute_command("GET", self.keys.search_dead(), NEVER_DECODE=True)
-            pipe.hmget(self.keys.index_stats(), ["documents", "next"])
-            self._queue_postings(pipe, words)
-            replies = await pipe.execute()
-        new_published, dead_raw, (documents_raw, last), *raws = replies
+        replies = await self._read(words, first=True)
+        new_published, dead_raw, (documents_raw, last), raws = replies
         self._extend_published(new_published or b"", int(last or 0))
         self._take_postings(words, raws)
         live = self._live(dead_raw or b"")
         documents = int(documents_raw or 0)
-        wanted = offset + limit
-        ranking = rank(words, live, self._published, documents, max(wanted, FEEDBACK_DOCUMENTS))
+        quoted = phrases(query)
+        wanted = PHRASE_DEPTH if quoted else offset + limit
+        depth = wanted if typing else max(wanted, RERANK_DEPTH)
+        ranking = rank(words, live, self._published, documents, depth)
         if not typing and ranking.total > 1:
             # Pseudo-relevance feedback (RM3): the top documents' telling terms reweigh the
             # query and add to it; not while typing, where the words are not all there yet.
             top = ranking.best[:FEEDBACK_DOCUMENTS]
             model = relevance_model(await self._telling(top), ranking.scores[top].tolist())
             if added := expand(words, model):
-                async with self.redis.pipeline(transaction=False) as pipe:
-                    self._queue_postings(pipe, added)
-                    self._take_postings(added, await pipe.execute())
-                ranking = rank([*words, *added], live, self._published, documents, wanted)
-        page = ranking.best[offset:]
+                self._take_postings(added, (await self._read(added))[0])
+                expanded = [*words, *added]
+                ranking = rerank(expanded, ranking, live, self._published, documents, wanted)
+        best, total = ranking.best, ranking.total
+        if quoted:
+            best, total = await having(self.redis, self.keys, best, total, quoted, offset + limit)
+        page = best[offset : offset + limit]
         if not len(page):
-            return Results(ranking.total, [])
+            return Results(total, [])
         ids = await awaited(self.redis.hmget(self.keys.search_ids(), [str(n) for n in page]))
         hits = [
             Hit(
@@ -322,18 +356,45 @@ class SearchIndex:
             for number, article_id in zip(page.tolist(), ids, strict=True)
             if article_id is not None
         ]
-        return Results(ranking.total, hits)
+        return Results(total, hits)
 
-    def _queue_postings(self, pipe: Pipeline, words: Sequence[Word]) -> None:
-        for word in words:
-            for term in word.terms:
-                pipe.execute_command("GET", self.keys.postings(term), NEVER_DECODE=True)
+    async def _read(self, words: Sequence[Word], *, first: bool = False) -> list[Any]:
+        """The words' postings (see `_READ`), in one round trip; `first`: with what else the
+        first one reads (new published times, the dead bitmap, the index's totals) before."""
+        keys = [self.keys.postings(term) for word in words for term in word.terms]
+        limits = [
+            min(self.read_limit, word.limit or self.read_limit) * POSTING.itemsize
+            for word in words
+            for _ in word.terms
+        ]
+        for attempt in (1, 2):
+            try:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    if first:
+                        start = len(self._published) * _PUBLISHED_SIZE
+                        docs = self.keys.search_docs()
+                        pipe.execute_command("GETRANGE", docs, start, -1, NEVER_DECODE=True)
+                        pipe.execute_command("GET", self.keys.search_dead(), NEVER_DECODE=True)
+                        pipe.hmget(self.keys.index_stats(), ["documents", "next"])
+                    pipe.execute_command(
+                        "EVALSHA", self._read_sha, len(keys), *keys, *limits, NEVER_DECODE=True
+                    )
+                    return list(await pipe.execute())
+            except NoScriptError:  # a Redis restarted since: its script cache is empty
+                if attempt == 2:
+                    raise
+                await self.redis.script_load(_READ)
+        raise AssertionError("unreachable")
 
     @staticmethod
-    def _take_postings(words: Sequence[Word], raws: list[bytes | None]) -> None:
-        replies = iter(raws)
+    def _take_postings(words: Sequence[Word], replies: list[Any]) -> None:
+        answers = iter(replies)
         for word in words:
-            word.found = [np.frombuffer(next(replies) or b"", dtype=POSTING) for _ in word.terms]
+            word.found, word.stored = [], []
+            for _ in word.terms:
+                size, raw = next(answers), next(answers)
+                word.found.append(np.frombuffer(raw or b"", dtype=POSTING))
+                word.stored.append(int(size) // POSTING.itemsize)
 
     async def _telling(
         self, numbers: npt.NDArray[np.int64]

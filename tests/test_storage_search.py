@@ -48,16 +48,110 @@ BAM = [
 ]
 
 
-async def test_articles_with_more_query_words_come_first(redis: Redis, keys: Keys) -> None:
+async def test_articles_with_more_query_words_usually_come_first(redis: Redis, keys: Keys) -> None:
     store = store_for(redis, keys)
     await store.save_many(BAM)
     found = await ids(store, "زلزله بم بازسازی")
     assert found[0] == "all3"
-    assert found[1] == "rebuild", "two of three words beat one, however new"
+    assert found[1] == "rebuild", "two of three words in the title beat one"
     assert set(found[2:]) == {"quake", "bazaar"}
     assert "other" not in found
     results = await store.search.search("زلزله بم بازسازی")
     assert [hit.matched for hit in results.hits] == [3, 2, 1, 1]
+
+
+async def test_every_word_once_in_passing_does_not_beat_an_article_about_the_query(
+    redis: Redis, keys: Keys
+) -> None:
+    store = store_for(redis, keys)
+    passing = (
+        "گزارش هفتگی شورای شهر درباره بودجه، ترافیک، فضای سبز، آموزش و حمل و نقل عمومی. "
+        "در بخشی از آن به بازسازی پل‌ها، سالگرد زلزله و سفر هیئتی به بم هم اشاره شد."
+    )
+    await store.save_many(
+        [
+            article("about", "بازسازی ارگ بم", "بازسازی ارگ بم ادامه دارد و ارگ بم بازسازی شد."),
+            article("passing", "گزارش هفتگی شورای شهر", passing, day=28),
+            *(article(f"f{n}", f"خبر شماره {n}", "نمایشگاه کتاب برگزار شد.") for n in range(20)),
+        ]
+    )
+    results = await store.search.search("زلزله بم بازسازی")
+    assert [(hit.article_id, hit.matched) for hit in results.hits][:2] == [
+        ("about", 2),
+        ("passing", 3),
+    ]
+
+
+@pytest.mark.parametrize("quote", ['"{}"', "«{}»", "“{}”"])
+async def test_a_quoted_phrase_requires_its_words_side_by_side(
+    redis: Redis, keys: Keys, quote: str
+) -> None:
+    store = store_for(redis, keys)
+    await store.save_many(
+        [
+            article("phrase", "نرخ بیکاری جوانان", "نرخ بیکاری در پاییز کاهش یافت."),
+            article("apart", "بیکاری در روستاها", "نرخ ارز هم بالا رفت.", day=27),
+            article("other", "نمایشگاه کتاب", "ناشران حاضر شدند."),
+        ]
+    )
+    assert set(await ids(store, "نرخ بیکاری")) == {"phrase", "apart"}
+    results = await store.search.search(quote.format("نرخ بیکاری"))
+    assert [hit.article_id for hit in results.hits] == ["phrase"] and results.total == 1
+    assert await ids(store, quote.format("نرخ بیکاری") + " جوانان") == ["phrase"]
+    assert await ids(store, quote.format("بیکاری نرخ")) == []
+
+
+async def test_a_quoted_compound_matches_its_spellings(redis: Redis, keys: Keys) -> None:
+    store = store_for(redis, keys)
+    await store.save_many(
+        [
+            article("glued", "قطار راه‌آهن تهران", "خط تازه افتتاح شد."),
+            article("spaced", "ایستگاه راه آهن", "مسافران رسیدند.", day=22),
+            article("apart", "راه تازه", "آهن گران شد.", day=23),
+        ]
+    )
+    assert set(await ids(store, '"راه آهن"')) == {"glued", "spaced"}
+
+
+async def test_feedback_prefers_the_article_that_reads_like_the_best_matches(
+    redis: Redis, keys: Keys
+) -> None:
+    store = store_for(redis, keys)
+    whales = "نهنگ‌ها در ساحل خلیج فارس گرفتار شدند و کارشناسان محیط زیست دریایی آمدند."
+    await store.save_many(
+        [
+            article("w1", "مرگ نهنگ‌ها در ساحل", whales, day=10),
+            article("w2", "نهنگ‌های گرفتار در ساحل خلیج فارس", whales, day=11),
+            article(
+                "like",
+                "گزارش محیط زیست دریایی",
+                "ساحل خلیج فارس و جانوران دریایی در خطرند؛ یک نهنگ هم دیده شد. " * 2,
+                day=12,
+            ),
+            article(
+                "unlike",
+                "گزارش بازار سرمایه",
+                "شاخص بورس بالا رفت و سهام شرکت نهنگ در بازار معامله شد. " * 2,
+                day=28,
+            ),
+        ]
+    )
+    found = await ids(store, "نهنگ")
+    assert found.index("like") < found.index("unlike")
+    assert set(found) == {"w1", "w2", "like", "unlike"}, "feedback adds no article without the word"
+
+
+async def test_a_word_in_very_many_articles_is_read_from_the_last_indexed(
+    redis: Redis, keys: Keys
+) -> None:
+    store = store_for(redis, keys)
+    store.search.read_limit = 4
+    await store.save(article("rare", "برف و کولاک در گردنه حیران", "جاده بسته شد.", day=1))
+    await store.save_many(
+        [article(f"d{day}", "بارش برف", "جاده بسته شد.", day=day) for day in range(1, 11)]
+    )
+    assert await ids(store, "برف") == ["d10", "d9", "d8", "d7"]
+    assert (await ids(store, "برف حیران"))[0] == "rare", "a rarer word is read whole"
 
 
 @pytest.mark.parametrize(
@@ -169,6 +263,9 @@ async def test_an_update_removes_stale_index_entries(redis: Redis, keys: Keys) -
     assert await redis.zscore(keys.vocabulary(), "مترو") is None
     assert not await redis.exists(keys.search_dirty())
     assert await ids(store, "ایستگاه") == ["a1"]
+    assert await awaited(redis.hlen(keys.search_terms())) == 1, (
+        "the old version's feedback terms go"
+    )
 
 
 async def test_saving_again_leaves_the_index_as_it_was(redis: Redis, keys: Keys) -> None:
@@ -224,6 +321,7 @@ async def test_retention_removes_an_article_from_every_index(redis: Redis, keys:
     assert not await redis.exists(keys.postings("سیستان"))
     assert await redis.strlen(keys.postings("سیلاب")) == 5, "one live posting left"
     assert await awaited(redis.hget(keys.index_stats(), "documents")) == "1"
+    assert await awaited(redis.hlen(keys.search_terms())) == 1
 
 
 def test_impacts_saturate_and_favour_short_documents() -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 
 from bot.news.lexicon import lexicon
-from bot.news.persian import ZWNJ, search_key
+from bot.news.persian import ZWNJ, normalize, search_key
 
 _STOP_WORDS = """
 و در به از که این را با است برای آن یک تا هم ها های می نمی شد شده شود کرد کرده کند کنند
@@ -170,7 +170,17 @@ def _compounds() -> dict[tuple[str, str], str]:
 def query_terms(text: str) -> list[str]:
     """A query's words as search terms, one per word a reader typed, a spaced compound
     («کلان شهر») counting as one word."""
-    words = [word for word in search_key(text).split() if _TERMS[word]]
+    return list(dict.fromkeys(term_sequence(text)))
+
+
+def term_sequence(text: str, *, normalized: bool = False) -> list[str]:
+    """The terms of a text in order, one per word, stop words left out and a spaced compound
+    («کلان شهر», «راه آهن») one term as when written whole: two texts have a phrase when
+    their sequences hold its terms side by side («"راه آهن"» in «خط راه‌آهن تهران»)."""
+    # A reader's text is put in display form first, as an article's is when it is stored:
+    # «مرگ و میر» is «مرگ‌ومیر» there, and must be here.
+    key = search_key(text if normalized else normalize(text), normalized=True)
+    words = [word for word in key.split() if _TERMS[word]]
     pairs = _compounds()
     found: list[str] = []
     index = 0
@@ -182,4 +192,4 @@ def query_terms(text: str) -> list[str]:
         else:
             found.append(_TERMS[words[index]])
             index += 1
-    return list(dict.fromkeys(found))
+    return found
