@@ -45,6 +45,13 @@ async def services_for(settings: Settings) -> Services:
     limiter = RateLimiter.for_broadcast(
         redis, keys, settings.broadcast_rate, settings.paid_broadcast
     )
+    if limiter.broadcast.per_second < settings.broadcast_rate:
+        log.warning(
+            "KHABAR_BROADCAST_RATE %g is above what Telegram allows the bot in all; "
+            "deliveries use %g messages a second",
+            settings.broadcast_rate,
+            limiter.broadcast.per_second,
+        )
     return Services(
         settings,
         redis,

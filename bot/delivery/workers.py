@@ -140,10 +140,12 @@ class Deliverer:
             await self.outbox.hand_back(handed)
             for consumer in self._held:
                 await self.outbox.leave(consumer)
-        except Exception:
-            log.exception(
+        except Exception as error:
+            self._outage.failed(error)
+            log.warning(
                 "could not hand back %d chats; another process claims them later", len(handed)
             )
+            return
         if handed:
             log.info("handed back %d chats to the outbox", len(handed))
 
