@@ -123,12 +123,29 @@ def telling(document: Document) -> str:
     «میشود», tells little of what the article is about), each with its weight, all separated
     by spaces. Rarity comes from the lexicon, not the index: known when an article is
     analysed, in another process, without Redis."""
-    ranked = sorted(
-        document.weights.items(),
-        key=lambda item: -item[1] * (RAREST - (commonness(item[0]) or UNKNOWN)),
-    )[:TELLING]
+    names = list(document.weights)
+    counts = np.fromiter(document.weights.values(), np.float64, len(names))
+    keys = counts * np.fromiter(map(_rarity.__getitem__, names), np.float64, len(names))
+    top = np.argsort(-keys, kind="stable")[:TELLING] if len(names) else np.zeros(0, np.int64)
+    ranked = [(names[i], int(counts[i])) for i in top.tolist()]
     total = sum(document.weights.values())
     return " ".join([str(total), *(f"{term} {weight}" for term, weight in ranked)])
+
+
+class _Rarity(dict[str, float]):
+    """Term → RAREST less its commonness, looked up once per term (this runs for every
+    distinct term of every article indexed)."""
+
+    LIMIT = 500_000
+
+    def __missing__(self, term: str) -> float:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        value = self[term] = RAREST - (commonness(term) or UNKNOWN)
+        return value
+
+
+_rarity = _Rarity()
 
 
 def read_telling(text: str) -> tuple[dict[str, float], float]:
