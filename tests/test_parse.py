@@ -275,3 +275,18 @@ def test_a_photo_credit_is_page_furniture(credit: str) -> None:
     article = parse_text(f"عنوان خبر\n\n{credit}\n\nگروه اجتماعی - متن خبر.\n\nعکس‌های منتخب")
     assert (article.title, article.lead) == ("عنوان خبر", "متن خبر.")
     assert article.paragraphs == ["عکس‌های منتخب"]
+
+
+def test_a_page_printed_in_narrow_lines_is_read_as_paragraphs() -> None:
+    # HAM2-811114-099 of the Hamshahri corpus, as its columns were printed (1381).
+    article = parse_file(STRUCTURE / "wrapped.txt")
+    assert article.title == "نشست مشورتی دیابت با حضور نمایندگان ده کشور در تهران"
+    assert article.byline == "گروه شهری"
+    assert article.lead == (
+        "نشست مشورتی بیماری دیابت با حضور نمایندگان ده کشور منطقه دیروز در تهران برگزار شد."
+    )
+    assert len(article.paragraphs) == 2
+    assert article.paragraphs[1].endswith(
+        "به عنوان راهکارهای اصلی پیشگیری از بیماری دیابت تاکید کردند."
+    )
+    assert article.quotes == [], "the end of a cut sentence before «:» is no speaker"

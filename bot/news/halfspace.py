@@ -102,11 +102,15 @@ _SPACED_COMPOUND_ENDS = (
     "آموزان",
     "سازی",
 )
-# After a word ending in a silent «ه», set apart by mistake: «حرفه ای», «رفته اند».
-_SPACED_AFTER_H = ("ای", "اند", "ایم", "اید")
-_SHORT_WORDS_IN_H = frozenset(["که", "چه", "نه", "به"])
+# After a word ending in a silent «ه» or in «ی», set apart by mistake: «حرفه ای»,
+# «رفته اند», «قصه اش», «یاری اش».
+_SPACED_AFTER_H = ("ای", "اند", "ایم", "اید", "اش", "ام", "ات")
+_SHORT_WORDS_IN_H = frozenset(["که", "چه", "نه", "به", "می", "نمی", "بی", "وی", "ای"])
+# Possessive forms of «ها» that search keys do not join (display only): «خواسته هایت».
+_SPACED_SUFFIXES_TOO = ("هایت", "هایتان")
 _SPACED_DISPLAY = re.compile(
-    f" ({'|'.join((*_SPACED_COMPOUND_ENDS, *_SPACED_AFTER_H))})(?![{_LETTER}{ZWNJ}])"
+    f" ({'|'.join((*_SPACED_COMPOUND_ENDS, *_SPACED_AFTER_H, *_SPACED_SUFFIXES_TOO))})"
+    f"(?![{_LETTER}{ZWNJ}])"
     f"| و ([{_LETTER}]+)"
 )
 _COMPOUND_WITH_AND = 3.5  # Zipf: «گفت‌وگو» is a word; «نان و پنیر» is two
@@ -440,8 +444,10 @@ def _join_spaced_display(text: str) -> str:
         if match.group(1):
             end = match.group(1)
             if end in _SPACED_AFTER_H:
-                silent_h = stem[-1] == "ه" and len(stem) >= 3 and stem not in _SHORT_WORDS_IN_H
-                return f"{ZWNJ}{end}" if silent_h else match.group()
+                vowel = stem[-1] in "هی" and len(stem) >= 3 and stem not in _SHORT_WORDS_IN_H
+                return f"{ZWNJ}{end}" if vowel else match.group()
+            if end in _SPACED_SUFFIXES_TOO:
+                return end if stem[-1] in _NON_JOINING else f"{ZWNJ}{end}"
             if lex.frequency(stem) >= _KNOWN_STEM:
                 return end if stem[-1] in _NON_JOINING else f"{ZWNJ}{end}"
             return match.group()

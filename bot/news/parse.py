@@ -39,7 +39,15 @@ from bot.news.layout import (
 from bot.news.pagemeta import Meta, published, take_metadata
 from bot.news.persian import normalize, search_key
 from bot.news.spelling import one_spelling
-from bot.news.story import Story, Unit, join_cut_lines, join_headings, squeezed, with_subtitle
+from bot.news.story import (
+    Story,
+    Unit,
+    join_cut_lines,
+    join_headings,
+    squeezed,
+    unwrap,
+    with_subtitle,
+)
 
 log = logging.getLogger(__name__)
 
@@ -251,6 +259,7 @@ def _build(units: list[Unit], meta: Meta, *, name: str, source: str | None) -> A
     first = next((unit.text for unit in rest if not unit.boxed), None)
     hashed = stable_id(source or source_of(meta.short_link or meta.url), title, first)
     breaking, title = strip_breaking(title)
+    title, rest = unwrap(title, rest)
     title, story = with_subtitle(title, join_headings(join_cut_lines(rest)))
     if not story:
         raise ParseError(name, "no article text after the title")

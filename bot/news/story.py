@@ -44,6 +44,7 @@ class Story:
         self._heading: str | None = None
         self._seen: set[str] = set()
         self._interview = False
+        self._open = False
 
     def add(self, unit: Unit, following: Unit | None) -> None:
         if unit.boxed:
@@ -65,8 +66,11 @@ class Story:
         self._seen.add(key)
         if self.lead is None and not is_heading(text):
             self.lead = text
+            self._open = text[-1] not in _PARAGRAPH_END
             return
-        quote = None if marked or self.lead is None else find_quote(text)
+        # A quote starts a paragraph: after a line left open (a page cut mid-sentence) the
+        # words before «:» are the end of that sentence, not a speaker.
+        quote = None if marked or self.lead is None or self._open else find_quote(text)
         if quote is not None:
             update: dict[str, object] = {"position": len(self.paragraphs)}
             if self._heading:
@@ -86,6 +90,7 @@ class Story:
             self.lead = text
         else:
             self.paragraphs.append(text)
+        self._open = text[-1] not in _PARAGRAPH_END
 
     def finish(self) -> None:
         self._flush_heading()
@@ -94,6 +99,57 @@ class Story:
         if self._heading:
             self.paragraphs.append(self._heading)
             self._heading = None
+
+
+_WRAPPED_MIN_LINES = 4
+_WRAPPED_MIN_CHARS = 40
+_WRAPPED_OPEN_SHARE = 0.6
+_WRAPPED_EVEN_SHARE = 0.6
+_WRAPPED_MAX_MEDIAN = 120
+_LAST_LINE_SHARE = 0.85
+_PARAGRAPH_END = ".!?؟»:…"
+
+
+def unwrap(title: str, units: list[Unit]) -> tuple[str, list[Unit]]:
+    """A page printed as lines of about one width (an old newspaper's columns), most of them
+    ending in the middle of a sentence, is joined back into paragraphs: a new paragraph starts
+    after a line that ends a sentence and falls short of the others. A short line before the
+    first paragraph (one that starts with a byline) ends the title."""
+    lines = [unit for unit in units if not unit.boxed and len(unit.text) >= _WRAPPED_MIN_CHARS]
+    if len(lines) < _WRAPPED_MIN_LINES:
+        return title, units
+    lengths = sorted(len(unit.text) for unit in lines)
+    median = lengths[len(lengths) // 2]
+    open_lines = sum(unit.text[-1] not in _PARAGRAPH_END for unit in lines)
+    even = sum(0.7 * median <= len(unit.text) <= 1.15 * median for unit in lines)
+    if (
+        median > _WRAPPED_MAX_MEDIAN
+        or open_lines < _WRAPPED_OPEN_SHARE * len(lines)
+        or even < _WRAPPED_EVEN_SHARE * len(lines)
+    ):
+        return title, units
+    if (
+        len(units) > 1
+        and not (units[0].boxed or units[1].boxed)
+        and len(units[0].text) < median / 2
+        and title[-1] not in ".:"
+        and split_byline(units[1].text)[0] is not None
+    ):
+        title, units = f"{title} {units[0].text}", units[1:]  # the title's second line
+    paragraphs: list[tuple[list[str], bool]] = []  # the lines of each, boxed or not
+    for unit in units:
+        last = paragraphs[-1] if paragraphs else None
+        if (
+            last is None
+            or last[1]
+            or unit.boxed
+            or (last[0][-1][-1] in _PARAGRAPH_END and len(last[0][-1]) < _LAST_LINE_SHARE * median)
+            or len(last[0][-1]) < median / 2  # a line of its own: a heading, a name
+        ):
+            paragraphs.append(([unit.text], unit.boxed))
+        else:
+            last[0].append(unit.text)
+    return title, [Unit(" ".join(lines), boxed) for lines, boxed in paragraphs]
 
 
 def join_cut_lines(units: list[Unit]) -> list[Unit]:
