@@ -62,6 +62,7 @@ def test_search_benchmark_prints_ingest_memory_and_latency() -> None:
     for kind in ("1 word", "2 words", "3 words", "typing"):
         assert f"search {kind}" in result.stdout
     assert "p99" in result.stdout
+    assert "FTS5 p50" in result.stdout and "× FTS5's" in result.stdout
 
 
 def test_bot_benchmark_prints_reply_rate_and_latency() -> None:
@@ -87,6 +88,30 @@ def test_bot_benchmark_prints_reply_rate_and_latency() -> None:
     )
     assert "20 commands from 4 readers" in result.stdout
     assert "replies:" in result.stdout and "p99" in result.stdout
+
+
+def test_bot_benchmark_burst_run_prints_429s_reply_p99_and_delivered_rate() -> None:
+    from tests.support.storage_fixtures import TEST_REDIS_URL
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "bot.py"),
+            "--burst",
+            "20",
+            "--subscribers",
+            "30",
+            "--redis",
+            TEST_REDIS_URL,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert "429s: 0;" in result.stdout, result.stdout
+    assert "replies: 20 of 20" in result.stdout
+    assert "delivered 30 at" in result.stdout
 
 
 def test_broadcast_benchmark_prints_rates_losses_and_the_bare_ceiling() -> None:
