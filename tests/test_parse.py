@@ -290,3 +290,19 @@ def test_a_page_printed_in_narrow_lines_is_read_as_paragraphs() -> None:
         "به عنوان راهکارهای اصلی پیشگیری از بیماری دیابت تاکید کردند."
     )
     assert article.quotes == [], "the end of a cut sentence before «:» is no speaker"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "دکتر آقازاده معتقد است: سیگار برای ریه مضر است.",
+        "رئیس جمهوری عصر چهارشنبه گفت: ما آماده گفت‌وگو هستیم.",
+        "رادیو بغداد گفت: خبر مهمی در راه است.",
+        "همان فرد افزود: این حرف درست است.",
+        "سازمان ملل اعلام کرد: کمک‌ها ارسال شد.",
+    ],
+)
+def test_no_quote_from_a_time_a_verb_a_publication_or_an_institution(line: str) -> None:
+    article = parse_text(f"عنوان خبر\n\nمتن خبر.\n\n{line}")
+    assert article.quotes == []
+    assert article.paragraphs == [line]

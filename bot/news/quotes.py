@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 
 from bot.news.article import Quote
+from bot.news.lexicon import lexicon
 from bot.news.script import ZWNJ
 
 _SPEECH_VERBS = frozenset(
@@ -30,7 +31,34 @@ _SPEECH_VERBS = frozenset(
         "\n", " "
     ).split(" | ")
 )
-_SPEECH_VERBS = frozenset(" ".join(verb.split()) for verb in _SPEECH_VERBS)
+_SPEECH_VERBS = frozenset(" ".join(verb.split()) for verb in _SPEECH_VERBS) | {
+    "معتقد است",
+    "معتقد بود",
+    "اظهارداشت",
+    "اظهارکرد",
+    "گوشزد کرد",
+    "خاطرنشان ساخت",
+    "تاکید کرده است",
+    "تأکید کرده است",
+    "تاکید می کند",
+    "تأکید می کند",
+    "اضافه می کند",
+    "اظهار کرده است",
+    "اعلام کرده است",
+    "تصریح کرده است",
+    "عنوان کرده است",
+    "می افزاید",
+    "ادامه می دهد",
+    "تاکید کرده",
+    "تأکید کرده",
+}
+# Said of when, not of who: «رئیس‌جمهوری عصر چهارشنبه گفت:».
+_TIME_WORDS = frozenset(
+    [
+        *("صبح", "عصر", "ظهر", "شب", "بامداد", "شامگاه", "روز", "شنبه", "یکشنبه", "دوشنبه"),
+        *("سه‌شنبه", "چهارشنبه", "پنجشنبه", "پنج‌شنبه", "جمعه", "دیروز", "امروز", "دیشب"),
+    ]
+)
 # Said of the speaker, not part of who they are: «وزیر کار همچنین گفت:».
 _ADVERBS = ("همچنین", "نیز", "هم", "سپس", "همچنان", "دیروز", "امروز", "ضمنا", "ضمناً")
 _ADVERB_PHRASES = (
@@ -92,10 +120,19 @@ _CLAUSE_WORDS = frozenset(
     ]
 )
 _PRONOUN_STARTS = frozenset(
-    ["وی", "او", "ایشان", "این", "آن", "آنها", "آن\u200cها", "ما", "من", "همو", "خود"]
+    [
+        *("وی", "او", "ایشان", "این", "آن", "آنها", "آن\u200cها", "ما", "من", "همو", "خود"),
+        *("همان", "همین", "چنین"),
+    ]
 )
 _NOT_PEOPLE = frozenset(
     [
+        *("مؤسسه", "موسسه", "سازمان", "شرکت", "وزارت", "وزارتخانه", "مرکز", "دانشگاه", "اداره"),
+        *("نهاد", "ستاد", "مجلس", "دولت", "کمیته", "انجمن", "بانک", "دفتر", "کمیسیون", "گزارشی"),
+        "رادیو",
+        "شبکه",
+        "تلویزیون",
+        "روابط",
         "روزنامه",
         "خبرگزاری",
         "سایت",
@@ -172,6 +209,7 @@ _ROLES = frozenset(
         "علامه",
     ]
 )
+_VERB_ENDINGS = frozenset(["است", "بود", "شد", "کرد", "داشت", "کند", "دارد"])
 _LABELS = frozenset(
     ["اشاره", "منبع", "ترجمه", "عکس", "توضیح", "تهیه", "تنظیم", "پی\u200cنوشت", "نویسنده"]
 )
@@ -271,6 +309,9 @@ def _is_person(speaker: str, role: str, verb: bool) -> bool:
     words = f"{speaker} {role}".split()
     if (
         any(mark in speaker + role for mark in _SENTENCE_MARKS + "«»")
+        or any(word in _TIME_WORDS for word in words)
+        or words[-1] in _VERB_ENDINGS
+        or lexicon().is_verb_form(words[-1].replace(ZWNJ, ""))
         or words[0] in _PRONOUN_STARTS
         or words[0] in _NOT_PEOPLE
         or words[0] in _LABELS
