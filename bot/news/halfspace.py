@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from bot.news.lexicon import lexicon
 from bot.news.script import LETTER as _LETTER
@@ -108,11 +108,9 @@ _SPACED_AFTER_H = ("ای", "اند", "ایم", "اید", "اش", "ام", "ات")
 _SHORT_WORDS_IN_H = frozenset(["که", "چه", "نه", "به", "می", "نمی", "بی", "وی", "ای"])
 # Possessive forms of «ها» that search keys do not join (display only): «خواسته هایت».
 _SPACED_SUFFIXES_TOO = ("هایت", "هایتان")
-_SPACED_DISPLAY = re.compile(
-    f" ({'|'.join((*_SPACED_COMPOUND_ENDS, *_SPACED_AFTER_H, *_SPACED_SUFFIXES_TOO))})"
-    f"(?![{_LETTER}{ZWNJ}])"
-    f"| و ([{_LETTER}]+)"
-)
+# The lookahead on the first letters lets most spaces fail at once.
+_DISPLAY_ENDS = (*_SPACED_COMPOUND_ENDS, *_SPACED_AFTER_H, *_SPACED_SUFFIXES_TOO)
+_SPACED_DISPLAY = re.compile(f" (?=[گرکآپساه])({'|'.join(_DISPLAY_ENDS)})(?![{_LETTER}{ZWNJ}])")
 _COMPOUND_WITH_AND = 3.5  # Zipf: «گفت‌وگو» is a word; «نان و پنیر» is two
 _CLEAR_STEM = 1.0  # Zipf: a stem this much more common than a rival reading's wins alone
 _KNOWN_STEM = 3.0
@@ -389,7 +387,7 @@ def clear_word_cache() -> None:
 
 # «موارد مطرح شده در دیدار» → «موارد مطرح‌شده در دیدار»: a participle after a plural noun,
 # used as an adjective. «انجام شده است», «تأسیس شده و» (a verb) stay as they are.
-_PARTICIPLE = re.compile(f"([{_LETTER}{ZWNJ}]+) ([{_LETTER}]+) شده (?=([{_LETTER}]+))")
+_PARTICIPLE = re.compile(f" شده (?=([{_LETTER}]+))")
 _PARTICIPLE_ENDING = "شده"
 _PLURAL_ENDINGS = ("ها", "های", "هایی", "ات", "ان")
 _BROKEN_PLURALS = frozenset(
@@ -421,15 +419,73 @@ _AFTER_A_VERB = frozenset(
 
 def _join_participles(text: str) -> str:
     lex = lexicon()
-
-    def join(match: re.Match[str]) -> str:
-        noun, stem, following = match.group(1), match.group(2), match.group(3)
+    pieces: list[str] = []
+    done = 0
+    for match in _PARTICIPLE.finditer(text):
+        start = match.start()
+        stem = _word_before(text, start)
+        noun = _word_before(text, start - len(stem) - 1) if start > len(stem) else ""
+        if not stem or ZWNJ in stem or text[start - len(stem) - 1 : start - len(stem)] != " ":
+            continue
         plural = noun in _BROKEN_PLURALS or noun.endswith(_PLURAL_ENDINGS)
-        if plural and following not in _AFTER_A_VERB and lex.known(stem):
-            return f"{noun} {_attach(stem, _PARTICIPLE_ENDING)} "
-        return match.group()
+        if plural and match.group(1) not in _AFTER_A_VERB and lex.known(stem):
+            pieces.append(text[done : start - len(stem)])
+            pieces.append(_attach(stem, _PARTICIPLE_ENDING))
+            done = start + len(" " + _PARTICIPLE_ENDING)
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)
 
-    return _PARTICIPLE.sub(join, text)
+
+@cache
+def _and_compounds() -> dict[tuple[str, str], str]:
+    """«گفت و گو» → «گفت‌وگو»: the compounds with «و» the lexicon writes as one word, by their
+    two halves."""
+    lex = lexicon()
+    compounds: dict[tuple[str, str], str] = {}
+    for word in lex.zipf.keys() | lex.tags.keys():
+        left, joint, right = word.partition(f"{ZWNJ}و")
+        if (
+            joint
+            and left
+            and len(right) >= _MIN_PART
+            and ZWNJ not in left + right
+            and (lex.frequency(word) >= _COMPOUND_WITH_AND or lex.is_lemma(word))
+        ):
+            compounds[left, right] = word
+    return compounds
+
+
+@cache
+def _and_lefts() -> frozenset[str]:
+    return frozenset(left for left, _ in _and_compounds())
+
+
+def _join_and_compounds(text: str) -> str:
+    compounds = _and_compounds()
+    lefts = _and_lefts()
+    pieces: list[str] = []
+    done = 0
+    at = text.find(" و ")
+    while at >= 0:
+        left = _word_before(text, at)
+        if left not in lefts:
+            at = text.find(" و ", at + 1)
+            continue
+        end = at + 3
+        while end < len(text) and (text[end] in LETTER_SET or text[end] == ZWNJ):
+            end += 1
+        joined = compounds.get((left, text[at + 3 : end]))
+        if joined and at - len(left) >= done:
+            pieces.append(text[done : at - len(left)])
+            pieces.append(joined)
+            done = end
+        at = text.find(" و ", at + 1)
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
 def _join_spaced_display(text: str) -> str:
@@ -439,24 +495,17 @@ def _join_spaced_display(text: str) -> str:
 
     def join(match: re.Match[str]) -> str:
         stem = _word_before(text, match.start())
+        end = match.group(1)
         if not stem or ZWNJ in stem:
             return match.group()
-        if match.group(1):
-            end = match.group(1)
-            if end in _SPACED_AFTER_H:
-                vowel = stem[-1] in "هی" and len(stem) >= 3 and stem not in _SHORT_WORDS_IN_H
-                return f"{ZWNJ}{end}" if vowel else match.group()
-            if end in _SPACED_SUFFIXES_TOO:
-                return end if stem[-1] in _NON_JOINING else f"{ZWNJ}{end}"
-            if lex.frequency(stem) >= _KNOWN_STEM:
-                return end if stem[-1] in _NON_JOINING else f"{ZWNJ}{end}"
-            return match.group()
-        compound = f"{stem}{ZWNJ}و{match.group(2)}"
-        if lex.frequency(compound) >= _COMPOUND_WITH_AND or lex.is_lemma(compound):
-            return f"{ZWNJ}و{match.group(2)}"
+        if end in _SPACED_AFTER_H:
+            vowel = stem[-1] in "هی" and len(stem) >= 3 and stem not in _SHORT_WORDS_IN_H
+            return f"{ZWNJ}{end}" if vowel else match.group()
+        if end in _SPACED_SUFFIXES_TOO or lex.frequency(stem) >= _KNOWN_STEM:
+            return end if stem[-1] in _NON_JOINING else f"{ZWNJ}{end}"
         return match.group()
 
-    return _SPACED_DISPLAY.sub(join, text)
+    return _join_and_compounds(_SPACED_DISPLAY.sub(join, text))
 
 
 def restore_half_spaces(text: str) -> str:
