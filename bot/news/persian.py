@@ -143,7 +143,8 @@ def _hide(match: re.Match[str], spans: list[str]) -> str:
     span = match.group()
     # ASCII punctuation that ends a sentence stays outside, so Persian spacing rules see it.
     core = span.rstrip(_TRAILING_PUNCT) or span
-    spans.append(core)
+    # A Latin run may hold a run of spaces («Windows  11»): one space, as everywhere else.
+    spans.append(core if "  " not in core else _SPACE_RUNS.sub(" ", core))
     return chr(_PLACEHOLDER_START + len(spans) - 1) + span[len(core) :]
 
 
@@ -233,7 +234,6 @@ _STEPS: tuple[Callable[[str], str], ...] = (
 """Word-level steps, in order. They see masked text: URLs and Latin runs are out of reach."""
 
 _SPACE_RUNS = re.compile(r" {2,}")
-_SPACE_AROUND_NEWLINE = re.compile(r" *\n *")
 
 
 def normalize(text: str) -> str:
@@ -249,8 +249,9 @@ def normalize(text: str) -> str:
         text = step(text)
     if "  " in text:
         text = _SPACE_RUNS.sub(" ", text)
-    if "\n" in text:
-        text = _SPACE_AROUND_NEWLINE.sub("\n", text)
+    if " \n" in text or "\n " in text:
+        # Line by line at C speed: a pattern that may match empty is tried at every position.
+        text = "\n".join(line.strip(" ") for line in text.split("\n"))
     text = text.strip()
     return _unmask(text, spans)
 
