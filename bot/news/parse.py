@@ -8,16 +8,18 @@ The page format, as scraped from Hamshahri's newspaper site::
     کد مطلب : 265240                           the source's id
     لینک کوتاه : newspaper.hamshahrionline.ir/7L98A
     +  -                                      page furniture
-    title                                     (printed twice)
-    lead paragraph
+    title                                     (printed twice; a subtitle line joins it)
+    گروه ورزشی: lead paragraph                 a byline (desk, agency) starts the lead
     \u00a0label: text\u00a0                          key points, boxed in no-break spaces
     body paragraphs
-    sub-heading                               a short line right before a quote
-    name، role: what they said                a quote («role: text» when no name)
+    sub-heading                               a short line that ends no sentence
+    name، role: what they said                a quote («role: text», «X گفت: text»)
     این خبر را به اشتراک بگذارید               page furniture
 
-Nothing here guesses silently: text that is not an article raises ParseError naming the file
-and what is missing, and disagreeing dates are logged.
+How the lines after the title are read (lead, byline, quotes, sub-headings, pages printed in
+narrow columns) is in bot.news.story and bot.news.quotes. Nothing here guesses silently: text
+that is not an article raises ParseError naming the file and what is missing, and
+disagreeing dates are logged.
 """
 
 from __future__ import annotations
