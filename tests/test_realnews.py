@@ -32,3 +32,11 @@ def test_every_article_has_its_lead_and_byline_and_no_glued_punctuation(
     assert counts.leads_right == counts.articles
     assert counts.bylines_right == counts.articles
     assert counts.glued == 0, [n for n in counts.notes if "glued" in n]
+
+
+def test_normalizing_real_pages_twice_changes_nothing() -> None:
+    from bot.news.persian import normalize
+
+    for page, _ in load():
+        once = normalize(page)
+        assert normalize(once) == once
