@@ -150,5 +150,5 @@ _rarity = _Rarity()
 
 def read_telling(text: str) -> tuple[dict[str, float], float]:
     """`telling`'s terms and weights, and the document's total weight."""
-    total, *parts = text.split(" ")
-    return {t: float(w) for t, w in zip(parts[0::2], parts[1::2], strict=True)}, float(total)
+    parts = text.split(" ")
+    return dict(zip(parts[1::2], map(float, parts[2::2]), strict=True)), float(parts[0])

@@ -6,9 +6,11 @@ No Redis here: storage/search.py reads the postings and hands them over.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import numpy as np
 import numpy.typing as npt
@@ -139,7 +141,10 @@ def rerank(
     pool = first.best[:RERANK_DEPTH]
     scores = np.zeros(len(pool), dtype=np.float64)
     for word in words:
-        present, impacts = word.live(live, len(published))
+        if word.original or len(word.found) != 1:
+            present, impacts = word.live(live, len(published))
+        else:  # the pool is all live: no need to sift an added term's postings first
+            present, impacts = word.found[0]["doc"], word.found[0]["impact"]
         if not len(present):
             continue
         at = np.minimum(np.searchsorted(present, pool), len(present) - 1)
@@ -210,8 +215,11 @@ def expand(words: Sequence[Word], model: Mapping[str, float]) -> list[Word]:
     for word in words:
         gained = sum(model.get(term, 0.0) for term in word.terms)
         word.weight = (1 - FEEDBACK_WEIGHT) / len(words) + FEEDBACK_WEIGHT * OWN_BOOST * gained
-    others = sorted((item for item in model.items() if item[0] not in own), key=lambda i: -i[1])
-    chosen = others[:FEEDBACK_TERMS]
+    chosen = heapq.nlargest(
+        FEEDBACK_TERMS,
+        ((term, weight) for term, weight in model.items() if term not in own),
+        key=itemgetter(1),
+    )
     mass = sum(weight for _, weight in chosen)
     if mass <= 0:
         return []
