@@ -31,6 +31,9 @@ class Kind(Enum):
     """An article's card to the channels."""
     RETRACT = "retract"
     """Delete what another delivery sent."""
+    ALERT = "alert"
+    """An article (or a digest of them) to the chats whose alerts it matched
+    (storage/alerts.py); the outbox takes one only while no breaking item is under way."""
 
 
 class Status(Enum):

@@ -222,3 +222,56 @@ class Keys:
         """String: the code of a source's short link alone («7L98A» of
         newspaper.hamshahrionline.ir/7L98A) → article id; khabar's own codes come first."""
         return self._key("alias-code", code)
+
+    # Alerts: words and topics readers follow (storage/alerts.py, storage/alert_queue.py) ------
+    def alerts(self, chat: int) -> str:
+        """Hash: a chat's alerts, alert id (a digest of its terms) → JSON {text, spec, key}."""
+        return self._key("alerts", chat)
+
+    def alert_index(self, term: str) -> str:
+        """Set: the alerts whose rarest term is `term`, each as "chat:alert id:spec" (the
+        spec is every term the alert needs, so a candidate is checked without a lookup)."""
+        return self._key("alert-idx", term)
+
+    def alert_chats(self) -> str:
+        """Set: chats that follow at least one word or topic (for /stats)."""
+        return self._key("alert-chats")
+
+    def alert_words(self) -> str:
+        """Sorted set: an alert's words as readers see them → how many chats follow them."""
+        return self._key("alert-words")
+
+    def alert_prefs(self, chat: int) -> str:
+        """Hash: how a chat gets its alerts: mode (now | digest), hour (the digest's, Tehran
+        time), quiet (1: nothing at night, held for the morning), paused (1: nothing)."""
+        return self._key("alert-prefs", chat)
+
+    def topic_followers(self, topic: str) -> str:
+        """Set: chats following a topic (the topic in search-key form)."""
+        return self._key("topic", topic)
+
+    def chat_topics(self, chat: int) -> str:
+        """Set: the topics a chat follows, as KHABAR_TOPICS names them."""
+        return self._key("alert-topics", chat)
+
+    def alert_pending(self, chat: int) -> str:
+        """Sorted set: "article id<TAB>reason" held for a chat's digest (or for the morning)
+        → when it goes out (epoch seconds)."""
+        return self._key("alert-pending", chat)
+
+    def alert_due(self) -> str:
+        """Sorted set: chat → the earliest time one of its held alerts goes out."""
+        return self._key("alert-due")
+
+    def alert_ready(self) -> str:
+        """List: alert deliveries waiting for the outbox, JSON {article, reason, chats};
+        taken from the head once created (breaking news and a short outbox first)."""
+        return self._key("alert-ready")
+
+    def alert_count(self, chat: int, hour: int) -> str:
+        """String with a TTL of an hour: alerts sent at once to a chat in that hour."""
+        return self._key("alert-count", chat, hour)
+
+    def alert_matcher(self) -> str:
+        """String: the process matching new articles against alerts (a lease)."""
+        return self._key("lease", "alerts")

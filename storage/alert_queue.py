@@ -1,0 +1,183 @@
+"""Where matched alerts wait: the new-articles stream as the alert matcher reads it, the
+deliveries ready for the outbox, and what is held for a chat's digest or for the morning.
+
+Exactly once, crash-safe: an article's stream entry is acknowledged in the same transaction
+that files its alerts (ready deliveries and held items); a ready delivery leaves its list
+only after the outbox has it, and the outbox claims (article, chat) when it is created
+(storage/deliveries.py `claim_for`), so one made twice by a matcher that died in between
+reaches nobody twice. A digest is claimed the same way, as "digest:<its time>".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+from storage.keys import Keys
+from storage.redis import awaited, ensure_group, read_group
+
+GROUP = "alerts"
+CONSUMER = "matcher"
+"""One fixed consumer: the holder of the matcher's lease reads as it, so a successor picks
+up what its predecessor left pending."""
+PAGE = 50
+COUNT_TTL = 3700
+
+
+@dataclass(frozen=True)
+class Ready:
+    """An alert delivery waiting for the outbox: one article to chats with one reason."""
+
+    article_id: str
+    reason: str
+    chats: list[int]
+
+    def dump(self) -> str:
+        data = {"article": self.article_id, "reason": self.reason, "chats": self.chats}
+        return json.dumps(data, ensure_ascii=False)
+
+    @classmethod
+    def load(cls, text: str) -> Ready:
+        data = json.loads(text)
+        return cls(data["article"], data["reason"], [int(chat) for chat in data["chats"]])
+
+
+@dataclass(frozen=True)
+class Held:
+    """An article held for a chat: for its digest, or until its quiet hours end."""
+
+    chat: int
+    article_id: str
+    reason: str
+    due: float
+
+
+# A held item is filed, and the chat's next due time moves earlier if it is sooner.
+_HOLD = """
+local pending, due = KEYS[1], KEYS[2]
+local chat, when, member = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+redis.call('ZADD', pending, when, member)
+local current = redis.call('ZSCORE', due, chat)
+if not current or tonumber(current) > when then redis.call('ZADD', due, when, chat) end
+return 1
+"""
+
+# A digest is out: what it listed leaves the chat's held items, and the chat is due again at
+# its next held item's time, or no more.
+_SENT_DIGEST = """
+local pending, due = KEYS[1], KEYS[2]
+local chat, upto = ARGV[1], ARGV[2]
+redis.call('ZREMRANGEBYSCORE', pending, '-inf', upto)
+local next = redis.call('ZRANGE', pending, 0, 0, 'WITHSCORES')
+if next[2] then
+  redis.call('ZADD', due, next[2], chat)
+else
+  redis.call('ZREM', due, chat)
+end
+return 1
+"""
+
+
+@dataclass
+class AlertQueue:
+    redis: Redis
+    keys: Keys
+
+    def __post_init__(self) -> None:
+        self._hold: AsyncScript = self.redis.register_script(_HOLD)
+        self._sent_digest: AsyncScript = self.redis.register_script(_SENT_DIGEST)
+
+    # The new-articles stream ----------------------------------------------------------------------
+    async def ensure_group(self) -> None:
+        """The matcher's group starts at the end: an archive stored before is not news."""
+        await ensure_group(self.redis, self.keys.new_articles(), GROUP, start="$")
+
+    async def pending(self) -> list[tuple[str, str]]:
+        """(entry id, article id) read before and not filed (a matcher stopped)."""
+        return await self._read("0", None)
+
+    async def new(self, block_ms: int) -> list[tuple[str, str]]:
+        return await self._read(">", block_ms)
+
+    async def _read(self, after: str, block_ms: int | None) -> list[tuple[str, str]]:
+        entries = await read_group(
+            self.redis,
+            self.keys.new_articles(),
+            GROUP,
+            CONSUMER,
+            start="$",
+            after=after,
+            count=PAGE,
+            block_ms=block_ms,
+        )
+        return [(entry_id, values.get("id", "")) for entry_id, values in entries]
+
+    # Counting what goes at once -------------------------------------------------------------------
+    async def count_sent(self, chats: Sequence[int], hour: int) -> list[int]:
+        """Each chat's alerts sent at once in this hour, this article's included."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for chat in chats:
+                pipe.incr(self.keys.alert_count(chat, hour))
+                pipe.expire(self.keys.alert_count(chat, hour), COUNT_TTL)
+            replies = await pipe.execute()
+        return [int(n) for n in replies[0::2]]
+
+    # Filing an article's alerts -----------------------------------------------------------------
+    async def file(self, entry_id: str, ready: Sequence[Ready], held: Sequence[Held]) -> None:
+        """The article's deliveries and held items, and its stream entry acknowledged: all or
+        nothing."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for item in ready:
+                pipe.rpush(self.keys.alert_ready(), item.dump())
+            for one in held:
+                await self._hold(
+                    keys=[self.keys.alert_pending(one.chat), self.keys.alert_due()],
+                    args=[one.chat, one.due, f"{one.article_id}\t{one.reason}"],
+                    client=pipe,
+                )
+            pipe.xack(self.keys.new_articles(), GROUP, entry_id)
+            await pipe.execute()
+
+    # Ready deliveries ---------------------------------------------------------------------------
+    async def next_ready(self) -> Ready | None:
+        found = await awaited(self.redis.lindex(self.keys.alert_ready(), 0))
+        return Ready.load(found) if found else None
+
+    async def done_ready(self) -> None:
+        """The head of the ready list is in the outbox (only the matcher's lease holder takes
+        from it)."""
+        await awaited(self.redis.lpop(self.keys.alert_ready()))
+
+    async def ready_count(self) -> int:
+        return int(await awaited(self.redis.llen(self.keys.alert_ready())))
+
+    # Digests ------------------------------------------------------------------------------------
+    async def due(self, now: float, limit: int = 100) -> list[tuple[int, float]]:
+        """Chats with held items due by `now`, and the time each is due."""
+        found = await self.redis.zrangebyscore(
+            self.keys.alert_due(), "-inf", now, start=0, num=limit, withscores=True
+        )
+        return [(int(chat), float(when)) for chat, when in found]
+
+    async def held(self, chat: int, upto: float) -> list[Held]:
+        """A chat's items due by `upto`, oldest first, one per article."""
+        found = await self.redis.zrangebyscore(
+            self.keys.alert_pending(chat), "-inf", upto, withscores=True
+        )
+        items: dict[str, Held] = {}
+        for member, when in found:
+            article_id, _, reason = member.partition("\t")
+            items.setdefault(article_id, Held(chat, article_id, reason, float(when)))
+        return list(items.values())
+
+    async def digest_sent(self, chat: int, upto: float) -> None:
+        await self._sent_digest(
+            keys=[self.keys.alert_pending(chat), self.keys.alert_due()], args=[chat, upto]
+        )
+
+    async def held_count(self) -> int:
+        return int(await self.redis.zcard(self.keys.alert_due()))

@@ -1,0 +1,135 @@
+"""Alerts in Redis: adding, limits, refusals, the index by rarest term, matching an article
+with the search analyser's folding, topics, held items and chats that are gone."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from bot.news.article import Article, KeyPoint
+from storage.alert_queue import AlertQueue, Held
+from storage.alert_terms import ArticleTerms, parse_alert
+from storage.alerts import MAX_ALERTS, Added, AlertingSubscribers, AlertStore, Refusal
+from storage.keys import Keys
+from storage.subscribers import ChatKind
+
+
+def quake() -> Article:
+    return Article(
+        id="q1",
+        title="زلزله‌ها در کرمان",
+        lead="قيمت بنزين در استان تغییری نکرد.",
+        key_points=[KeyPoint(label="مرکز", text="راه آهن سراسری آسیب ندید")],
+        paragraphs=["امدادگران در محل هستند."],
+        tags=["حوادث", "اقتصادي"],
+    )
+
+
+async def added(store: AlertStore, chat: int, text: str) -> Added:
+    parsed = parse_alert(text)
+    assert await store.refusal(parsed) is None, text
+    result, _ = await store.add(chat, text, parsed.units)
+    return result
+
+
+async def test_spelling_variants_match_as_search_folds_them(redis: Redis, keys: Keys) -> None:
+    store = AlertStore(redis, keys)
+    for chat, text in enumerate(["زلزله", "زلزله‌ها", "زلزله ها کرمان", "قیمت بنزین"], 1):
+        assert await added(store, chat, text) is Added.ADDED
+    await added(store, 9, "سیل")
+    found = await store.match(ArticleTerms.of(quake()), [])
+    assert sorted(found) == [1, 2, 3, 4]
+    named = await store.labels(found)
+    assert named[3] == ["زلزله ها کرمان"]
+
+
+async def test_a_quoted_phrase_must_be_side_by_side(redis: Redis, keys: Keys) -> None:
+    store = AlertStore(redis, keys)
+    await added(store, 1, '"قیمت بنزین"')
+    await added(store, 2, "«بنزین قیمت»")
+    await added(store, 3, "«راه آهن»")
+    found = await store.match(ArticleTerms.of(quake()), [])
+    assert sorted(found) == [1, 3]
+
+
+async def test_every_word_of_an_alert_is_needed(redis: Redis, keys: Keys) -> None:
+    store = AlertStore(redis, keys)
+    await added(store, 1, "زلزله تبریز")
+    assert await store.match(ArticleTerms.of(quake()), []) == {}
+
+
+async def test_limits_and_refusals(redis: Redis, keys: Keys) -> None:
+    store = AlertStore(redis, keys)
+    assert await store.refusal(parse_alert("")) is Refusal.EMPTY
+    assert await store.refusal(parse_alert("یک دو سه چهار پنج شش")) is Refusal.TOO_MANY_WORDS
+    assert await store.refusal(parse_alert("و در به")) is Refusal.ONLY_STOP_WORDS
+    assert await store.refusal(parse_alert("ایران")) is Refusal.TOO_COMMON
+    assert await store.refusal(parse_alert("ایران خودرو")) is None
+    words = ["زلزله", "سیل", "بنزین", "مترو", "فوتبال", "کنکور", "گندم", "یارانه", "برف", "طلا"]
+    for word in words[:MAX_ALERTS]:
+        assert await added(store, 5, word) is Added.ADDED
+    assert await added(store, 5, "زلزله") is Added.EXISTS
+    assert (await store.add(5, "تورم", parse_alert("تورم").units))[0] is Added.FULL
+    removed = await store.remove(5, (await store.alerts(5))[0].id)
+    assert removed is not None
+    assert await added(store, 5, "تورم") is Added.ADDED
+
+
+async def test_an_alert_is_filed_under_its_rarest_word(redis: Redis, keys: Keys) -> None:
+    store = AlertStore(redis, keys)
+    await added(store, 1, "قیمت بنزین")
+    [alert] = await store.alerts(1)
+    assert alert.key == "بنزین"  # «قیمت» is the more common in Persian
+    assert await redis.scard(keys.alert_index("بنزین")) == 1  # type: ignore[misc]
+    assert await redis.exists(keys.alert_index("قیمت")) == 0
+
+
+async def test_topics_match_tags_and_are_toggled(redis: Redis, keys: Keys) -> None:
+    store = AlertStore(redis, keys)
+    assert await store.toggle_topic(7, "اقتصادی") is True
+    assert await store.toggle_topic(8, "ورزشی") is True
+    found = await store.match(ArticleTerms.of(quake()), ["اقتصادی", "ورزشی"])
+    assert found == {7: ["#اقتصادی"]}
+    stats = await store.stats(["اقتصادی", "ورزشی"])
+    assert (stats.chats, stats.topics) == (2, {"اقتصادی": 1, "ورزشی": 1})
+    assert await store.toggle_topic(7, "اقتصادی") is False
+    assert await store.match(ArticleTerms.of(quake()), ["اقتصادی"]) == {}
+
+
+async def test_top_words_count_the_chats_following_them(redis: Redis, keys: Keys) -> None:
+    store = AlertStore(redis, keys)
+    for chat in (1, 2, 3):
+        await added(store, chat, "زلزله")
+    await added(store, 1, "سیل")
+    assert await store.top_words() == [("زلزله", 3), ("سیل", 1)]
+
+
+async def test_a_chat_gone_loses_its_alerts_and_a_migrated_one_keeps_them(
+    redis: Redis, keys: Keys
+) -> None:
+    subscribers = AlertingSubscribers(redis, keys)
+    store = subscribers.alerts
+    await subscribers.subscribe(-100, ChatKind.GROUP)
+    await added(store, -100, "زلزله")
+    await store.toggle_topic(-100, "حوادث")
+    await added(store, 42, "زلزله")
+    await store.set_prefs(42, mode="digest", hour=8)
+    await subscribers.migrate(-100, -1001)
+    await subscribers.unsubscribe(42)
+    found = await store.match(ArticleTerms.of(quake()), ["حوادث"])
+    assert set(found) == {-1001}
+    assert (await store.prefs(42)).digest is False
+    assert await store.top_words() == [("زلزله", 1)]
+
+
+async def test_held_items_come_out_once_by_their_time(redis: Redis, keys: Keys) -> None:
+    queue = AlertQueue(redis, keys)
+    await queue.ensure_group()
+    entry = await redis.xadd(keys.new_articles(), {"id": "q1"})
+    await queue.file(entry, [], [Held(1, "a", "زلزله", 100.0), Held(1, "b", "سیل", 200.0)])
+    assert await queue.due(50) == []
+    assert await queue.due(150) == [(1, 100.0)]
+    assert [h.article_id for h in await queue.held(1, 100.0)] == ["a"]
+    await queue.digest_sent(1, 100.0)
+    assert await queue.due(150) == []
+    assert await queue.due(250) == [(1, 200.0)]
+    assert await queue.pending() == []  # the article's entry was acknowledged with them
