@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from bot.news.article import Article, Quote
 from handlers import texts
 from tests.support.bot_harness import running_bot
 from tests.support.fake_telegram import FakeTelegram, User
@@ -58,3 +59,32 @@ async def test_a_429_to_a_reply_pauses_it_for_exactly_retry_after_then_it_goes()
         assert answer.text.startswith("راهنمای «خبر»")
         assert time.monotonic() - start >= 1.9
         assert await h.services.limiter.paused_for() > 0 or time.monotonic() - start >= 2
+
+
+@pytest.mark.slow
+async def test_an_article_of_3000_quotes_does_not_hold_up_another_reader() -> None:
+    telegram = FakeTelegram(strict=True)
+    async with running_bot(telegram) as h:
+        huge = Article(
+            id="q3000",
+            title="سه هزار نقل قول",
+            lead="گزارشی با نقل قول‌های فراوان.",
+            quotes=[
+                Quote(speaker=f"سخنگوی {n}", text=f"جمله شماره {n} از گفت‌وگوی طولانی امروز.")
+                for n in range(3000)
+            ],
+        )
+        await h.services.store.save(huge, announce=False)
+        code = await h.services.store.links.code(huge.id)
+        other = User(5101, "نرگس")
+        start = time.monotonic()
+        await telegram.send_text(FLOODER, f"/link {code}")
+        await asyncio.sleep(0.05)
+        answered = time.monotonic()
+        await telegram.send_text(other, "/help")
+        await telegram.wait_for(other.id, timeout=10)
+        assert time.monotonic() - answered < 1.0
+        [card, *_] = await telegram.wait_for(FLOODER.id, timeout=20, after=0)
+        assert "سه هزار نقل قول" in card.text
+        assert time.monotonic() - start < 10
+        assert h.telegram.errors == []

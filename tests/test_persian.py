@@ -80,3 +80,8 @@ def test_search_key_matches_spelling_variants(a: str, b: str) -> None:
 
 def test_search_key_keeps_decimals_and_drops_punctuation() -> None:
     assert search_key("ذرات ۲٫۵ میکرون، امروز!") == "ذرات 2.5 میکرون امروز"
+
+
+def test_control_characters_never_reach_a_reader() -> None:
+    assert normalize("زلزله\x00 در\x1b بم\x7f\x85\x07") == "زلزله در بم"
+    assert normalize("سطر اول\nسطر\tدوم") == "سطر اول\nسطر دوم"

@@ -51,7 +51,12 @@ _MAX_PIECE = 100_000
 _SPACES = "\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\t\v\f"
 # Bidi embeddings, isolates and marks, BOM, soft hyphen, word joiner: invisible and, in
 # Persian news text, always stray.
-_INVISIBLE = "\u061c\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff\u00ad"
+_INVISIBLE = (
+    "\u061c\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff\u00ad"
+    # C0 controls (tab, newlines and the spaces above apart), DEL and C1: never text, and
+    # NUL or ESC shown to a reader is garbage.
+    "\x00-\x08\x0e-\x1f\x7f-\x9f"
+)
 
 
 def _letter_table() -> dict[int, str | None]:
