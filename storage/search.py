@@ -45,8 +45,9 @@ from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
-from bot.news.analysis import query_terms, stem
+from bot.news.analysis import query_terms
 from bot.news.persian import search_key
+from storage.completion import Completion
 from storage.keys import Keys
 from storage.phrases import having, phrases
 from storage.postings import POSTING, read_telling
@@ -63,15 +64,6 @@ from storage.redis import awaited, get_bytes
 
 DEFAULT_LENGTH = 300.0
 """The average document length assumed before anything is indexed."""
-
-PREFIX_MIN = 2
-"""A word being typed is completed from two characters on."""
-PREFIX_SCAN = 64
-PREFIX_EXPANSIONS = 8
-PREFIXPOSTINGS = 40_000
-"""Completions of the word being typed: the most frequent of the first PREFIX_SCAN terms, at
-most PREFIX_EXPANSIONS, and no more than PREFIXPOSTINGS postings in all (beyond the first):
-a two-letter prefix of common words would otherwise read megabytes at every keystroke."""
 
 MAX_QUERY_WORDS = 16
 PHRASE_DEPTH = 1_000
@@ -115,23 +107,6 @@ for i = 1, #ARGV, 2 do
     redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
 end
 return #ARGV / 2
-"""
-
-# The terms that complete a word being typed, most frequent first (the longest postings), with
-# their postings' sizes, in one round trip: ARGV: postings key prefix, ZRANGEBYLEX bounds, how
-# many to look at, how many to return.
-_COMPLETE = """
-local found = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[2], ARGV[3], 'LIMIT', 0, ARGV[4])
-local sized = {}
-for i, term in ipairs(found) do
-    sized[i] = {redis.call('STRLEN', ARGV[1] .. term), term}
-end
-table.sort(sized, function(a, b) return a[1] > b[1] end)
-local best = {}
-for i = 1, math.min(#sized, tonumber(ARGV[5])) do
-    best[2 * i - 1], best[2 * i] = sized[i][2], sized[i][1]
-end
-return best
 """
 
 # Reads postings for a search: for each key, its length and its last ARGV[i] bytes (all of
@@ -206,6 +181,7 @@ class SearchIndex:
     _live_for: tuple[int, bytes] = (-1, b"")
     _scripts: dict[str, AsyncScript] = field(init=False, repr=False)
     _read_sha: str = field(init=False, repr=False)
+    _complete: Completion = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._scripts = {
@@ -215,11 +191,11 @@ class SearchIndex:
                 ("append", _APPEND),
                 ("count dead", _COUNT_DEAD),
                 ("compact", _COMPACT),
-                ("complete", _COMPLETE),
                 ("read", _READ),
             )
         }
         self._read_sha = self._scripts["read"].sha
+        self._complete = Completion(self.redis, self.keys)
 
     # Writing --------------------------------------------------------------------------------
     async def average_length(self) -> float:
@@ -306,9 +282,10 @@ class SearchIndex:
     async def search(
         self, query: str, offset: int = 0, limit: int = 10, *, typing: bool = False
     ) -> Results:
-        """Articles for a query, best first: those with more of its words, then by BM25F
-        score, then the newest. With `typing`, the last word may be unfinished and is
-        completed from the index's vocabulary (inline search as the reader types)."""
+        """Articles with at least one of the query's words, best first: by BM25F score with
+        pseudo-relevance feedback, then the newest; quoted phrases must be found side by
+        side. With `typing`, the last word may be unfinished and is completed from the
+        index's vocabulary (inline search as the reader types; no feedback)."""
         words = [Word([term]) for term in query_terms(query)[:MAX_QUERY_WORDS]]
         typed = search_key(query).rsplit(" ", 1)[-1]
         if typing and query[-1:].strip() and typed:
@@ -401,32 +378,6 @@ class SearchIndex:
     ) -> list[tuple[dict[str, float], float]]:
         raws = await awaited(self.redis.hmget(self.keys.search_terms(), [str(n) for n in numbers]))
         return [read_telling(raw) if raw else ({}, 0.0) for raw in raws]
-
-    async def _complete(self, prefix: str) -> list[str]:
-        """The most frequent indexed terms that start with the word being typed, and its
-        stem («زلزله‌ها» being typed is already «زلزله»)."""
-        if len(prefix) < PREFIX_MIN:
-            return []
-        start = prefix.encode()
-        script = self._scripts["complete"]
-        found: list[str | int] = await script(
-            keys=[self.keys.vocabulary()],
-            args=[
-                self.keys.postings(""),
-                b"[" + start,
-                b"[" + start + b"\xff",
-                PREFIX_SCAN,
-                PREFIX_EXPANSIONS,
-            ],
-        )
-        chosen: list[str] = []
-        postings = 0
-        for term, size in zip(found[0::2], found[1::2], strict=True):
-            postings += int(size) // POSTING.itemsize
-            if chosen and postings > PREFIXPOSTINGS:
-                break
-            chosen.append(str(term))
-        return list(dict.fromkeys([*chosen, stem(prefix)]))
 
     def _extend_published(self, new: bytes, last: int) -> None:
         if last + 1 < len(self._published):  # the index was emptied under us (tests, resets)
