@@ -15,7 +15,7 @@ MESSAGES = Counter(
     registry=REGISTRY,
 )
 RATE_LIMITED = Counter(
-    "khabar_rate_limited", "429 answers from Telegram to delivery workers", registry=REGISTRY
+    "khabar_rate_limited", "429 answers from Telegram (replies and deliveries)", registry=REGISTRY
 )
 OUTBOX_DEPTH = Gauge(
     "khabar_outbox_depth", "Entries waiting or in progress in the outbox", registry=REGISTRY

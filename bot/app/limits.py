@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot import metrics
 from storage.ratelimit import Rate, RateLimiter, chat_rate
 
 log = logging.getLogger("khabar.limits")
@@ -116,6 +117,7 @@ class ReplyLimiter(BaseRateLimiter[int]):
             except RetryAfter as error:
                 seconds = seconds_of(error.retry_after)
                 log.warning("Telegram asked to wait %.0f s (429); every process pauses", seconds)
+                metrics.RATE_LIMITED.inc()
                 self.local.pause(seconds)
                 with contextlib.suppress(RedisError):
                     await self.shared.pause(seconds)
