@@ -13,8 +13,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# With no KHABAR_BOT_TOKEN (environment or .env): the sandbox (khabar sandbox), saying so.
 run: $(STAMP)
-	$(VENV)/bin/khabar run
+	$(VENV)/bin/khabar run --or-sandbox
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

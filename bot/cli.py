@@ -1,5 +1,5 @@
-"""The `khabar` command (DESIGN.md): parse, card, ingest, search; one JSON object per line
-where asked."""
+"""The `khabar` command (DESIGN.md): parse, card, ingest, search, run, sandbox; one JSON
+object per line where asked."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
 from bot.ingest import ProgressBar, ingest
 from bot.news.article import Article
 from bot.news.card import render
@@ -97,7 +97,17 @@ def _parser() -> argparse.ArgumentParser:
     search.set_defaults(command=_search)
 
     run = commands.add_parser("run", help="the bot: Telegram updates (long polling)")
+    run.add_argument(
+        "--or-sandbox",
+        action="store_true",
+        help="with no KHABAR_BOT_TOKEN, run the sandbox instead (what `make run` does)",
+    )
     run.set_defaults(command=_run)
+
+    sandbox = commands.add_parser(
+        "sandbox", help="the bot against a local Bot API, with a web chat at /sandbox"
+    )
+    sandbox.set_defaults(command=_sandbox)
     return parser
 
 
@@ -106,7 +116,35 @@ def _run(args: argparse.Namespace) -> int:
 
     configure_run_logging()
     try:
-        run(load_settings())
+        settings = load_settings()
+        if args.or_sandbox and settings.bot_token is None:
+            return _sandbox(args, settings)
+        run(settings)
+    except (ConfigError, StorageUnavailable) as error:
+        print(f"khabar: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def _sandbox(args: argparse.Namespace, settings: Settings | None = None) -> int:
+    """The bot against the sandbox's Bot API and web chat (bot/sandbox/run.py)."""
+    from bot.sandbox.run import page_url, run_sandbox
+
+    configure_run_logging()
+    try:
+        settings = settings or load_settings()
+        if args.command is _run:
+            print(
+                f"no KHABAR_BOT_TOKEN: running the sandbox at {page_url(settings)}, "
+                "nothing reaches Telegram",
+                file=sys.stderr,
+                flush=True,
+            )
+
+        def ready(url: str) -> None:
+            print(f"khabar: the sandbox is at {url}; Ctrl-C stops it", file=sys.stderr, flush=True)
+
+        asyncio.run(run_sandbox(settings, on_ready=ready))
     except (ConfigError, StorageUnavailable) as error:
         print(f"khabar: {error}", file=sys.stderr)
         return EXIT_USAGE

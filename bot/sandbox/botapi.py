@@ -12,7 +12,8 @@ simulated through the control API, in Python (the `FakeTelegram` methods) or ove
 What the bot did is kept for the tests: the messages per chat, a log of every successful send
 (`send_log`, `max_rate`, `duplicates`), counters.
 
-Methods: getMe, getUpdates (long polling, offset, limit, timeout), sendMessage,
+Methods: getMe, getUpdates (long polling, offset, limit, timeout), sendMessage, sendPhoto
+(by URL or file_id, kept as given, or by upload; the caption checked as Telegram does),
 editMessageText, editMessageReplyMarkup, deleteMessage, answerCallbackQuery,
 answerInlineQuery, setMyCommands, getMyCommands, deleteWebhook, setWebhook, getWebhookInfo,
 getChatMember, sendChatAction, getFile, close, logOut; and file downloads from
@@ -47,7 +48,7 @@ MAX_INLINE_OFFSET = 64
 MAX_DOWNLOAD = 20 * 1024 * 1024
 """Bots may download files up to 20 MB."""
 _TRUE = (True, "true", "True", "1")
-_PACED = frozenset({"sendmessage", "editmessagetext", "editmessagereplymarkup"})
+_PACED = frozenset({"sendmessage", "sendphoto", "editmessagetext", "editmessagereplymarkup"})
 """The methods a flood wait (429) stops: what sends or edits a message."""
 
 
@@ -145,6 +146,9 @@ class Sent:
     payload: dict[str, Any]
     deleted: bool = False
     edits: int = 0
+    photo: str | None = None
+    """A photo message's picture: the URL or file_id it was sent with, or the file_id of an
+    upload (in `files`); its caption is `text` / `html`."""
 
     @property
     def buttons(self) -> list[dict[str, Any]]:
@@ -355,14 +359,7 @@ class FakeTelegram:
         """A user sends a file (with a caption, maybe as a reply, as `send_text`); the bot
         gets it with getFile and downloads it from /file/bot<token>/<file_path>."""
         message = self._user_message(user, chat_id, chat_type, reply_to)
-        number = next(self._file_ids)
-        stored = StoredFile(
-            file_id=f"BQACAgQAAxkBAAI{number:08d}",
-            file_unique_id=f"AgAD{number:08d}",
-            file_path=f"documents/file_{number}{posixpath.splitext(file_name)[1]}",
-            content=content,
-        )
-        self.files[stored.file_id] = self._files_by_path[stored.file_path] = stored
+        stored = self._store_file(file_name, content)
         message["document"] = {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,
@@ -376,6 +373,17 @@ class FakeTelegram:
                 message["caption_entities"] = _command_entities(caption)
         await self._push({"message": message})
         return message
+
+    def _store_file(self, file_name: str, content: bytes, folder: str = "documents") -> StoredFile:
+        number = next(self._file_ids)
+        stored = StoredFile(
+            file_id=f"BQACAgQAAxkBAAI{number:08d}",
+            file_unique_id=f"AgAD{number:08d}",
+            file_path=f"{folder}/file_{number}{posixpath.splitext(file_name)[1]}",
+            content=content,
+        )
+        self.files[stored.file_id] = self._files_by_path[stored.file_path] = stored
+        return stored
 
     async def press(self, user: User | int, sent: Sent, data: str) -> str:
         """A user presses an inline button (callback data `data`) under a message the bot sent;
@@ -544,6 +552,7 @@ class FakeTelegram:
             "getme": self._get_me,
             "getupdates": self._get_updates,
             "sendmessage": self._send_message,
+            "sendphoto": self._send_photo,
             "editmessagetext": self._edit_message_text,
             "editmessagereplymarkup": self._edit_reply_markup,
             "deletemessage": self._delete_message,
@@ -703,6 +712,48 @@ class FakeTelegram:
         self._copies[chat_id, text] = copies + 1
         if copies:
             self._duplicates[chat_id] += 1
+        event = self._sent_event.get(chat_id)
+        if event is not None:
+            event.set()
+        return self._message_dict(sent)
+
+    async def _send_photo(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = self._chat_id(params)
+        self._check_chat(chat_id)
+        photo = params.get("photo")
+        if isinstance(photo, bytes):
+            photo = self._store_file(f"photo-{chat_id}.jpg", photo, "photos").file_id
+        if not isinstance(photo, str) or not photo:
+            raise ApiError(400, "Bad Request: there is no photo in the request")
+        text, html = "", None
+        if params.get("caption"):
+            try:
+                parsed = check_message(
+                    {
+                        "caption": params["caption"],
+                        "parse_mode": params.get("parse_mode"),
+                        "entities": params.get("caption_entities"),
+                    },
+                    caption=True,
+                )
+            except TelegramError as error:
+                raise ApiError(400, str(error)) from None
+            text = parsed.text
+            html = params["caption"] if params.get("parse_mode") else None
+        _check_markup(params.get("reply_markup"))
+        self._pace(chat_id, params.get("allow_paid_broadcast") in _TRUE)
+        sent = Sent(
+            message_id=next(self._message_ids[chat_id]),
+            chat_id=chat_id,
+            text=text,
+            html=html,
+            reply_markup=params.get("reply_markup"),
+            payload={k: v for k, v in params.items() if not isinstance(v, bytes)},
+            photo=photo,
+        )
+        self.messages[chat_id].append(sent)
+        self._by_id[chat_id, sent.message_id] = sent
+        self.send_log.append((time.monotonic(), chat_id))
         event = self._sent_event.get(chat_id)
         if event is not None:
             event.set()
@@ -908,7 +959,20 @@ class FakeTelegram:
                 "first_name": "خبر",
                 "username": BOT_USERNAME,
             }
-        message.update(chat=chat, date=int(time.time()), text=sent.text)
+        message.update(chat=chat, date=int(time.time()))
+        if sent.photo is None:
+            message["text"] = sent.text
+        else:
+            stored = self.files.get(sent.photo)
+            message["caption"] = sent.text
+            message["photo"] = [
+                {
+                    "file_id": sent.photo,
+                    "file_unique_id": stored.file_unique_id if stored else f"AQAD{sent.photo[-8:]}",
+                    "width": 1280,
+                    "height": 720,
+                }
+            ]
         if sent.reply_markup:
             message["reply_markup"] = sent.reply_markup
         return message
@@ -1046,7 +1110,10 @@ async def _params(request: web.Request) -> dict[str, Any]:
         return dict(body) if isinstance(body, dict) else {}
     params: dict[str, Any] = dict(request.query)
     if request.can_read_body:
-        params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+        form = await request.post()
+        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+        # Uploads (sendPhoto's photo): their bytes.
+        params.update({k: v.file.read() for k, v in form.items() if isinstance(v, web.FileField)})
     for name in _JSON_FIELDS:
         if isinstance(params.get(name), str):
             try:
