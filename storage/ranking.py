@@ -24,7 +24,7 @@ _SCORE_SCALE = 10_000
 # (benchmarks/relevance.py --collection): each of these measured best within ±0.01 MAP.
 FEEDBACK_DOCUMENTS = 10
 """The first pass's top documents that feedback learns from."""
-FEEDBACK_TERMS = 20
+FEEDBACK_TERMS = 10
 """Terms that join the query."""
 FEEDBACK_WEIGHT = 0.4
 """λ: the relevance model's share of the query."""
