@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import itertools
 import json
 import math
@@ -38,6 +39,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.sandbox.formatting import TelegramError, check_message, utf16_len
+from bot.sandbox.media import edit_rich_message, resolve_photo, send_rich_message
 
 TOKEN = "123456:TEST-token-for-the-fake-server"
 BOT_ID = 123456
@@ -200,6 +202,8 @@ class FakeTelegram:
         self, limits: Limits | None = None, token: str = TOKEN, *, strict: bool = False
     ) -> None:
         self.token = token
+        self.username = BOT_USERNAME
+        """The bot's username (getMe), without the @."""
         self.limits = limits or Limits()
         self.strict = strict
         """Sliding windows (STRICT_*) instead of token buckets, and edits paced too."""
@@ -255,6 +259,8 @@ class FakeTelegram:
         """Files users sent, by file_id."""
         self._files_by_path: dict[str, StoredFile] = {}
         self.downloads = 0
+        self.photo_sources: Counter[str] = Counter()
+        """How each photo sent came: "url" (fetched), "upload", "file_id" (bot/sandbox/media.py)."""
         self.calls: Counter[str] = Counter()
         self._global = Bucket(self.limits.global_burst, self.limits.global_rate)
         self._paid = Bucket(self.limits.paid_burst, self.limits.paid_rate)
@@ -392,7 +398,7 @@ class FakeTelegram:
         query_id = str(next(self._callback_ids))
         message = {
             "message_id": sent.message_id,
-            "from": {"id": BOT_ID, "is_bot": True, "first_name": "خبر", "username": BOT_USERNAME},
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "خبر", "username": self.username},
             "chat": self._chat(sent.chat_id, None, user),
             "date": int(time.time()),
             "text": sent.text,
@@ -553,6 +559,7 @@ class FakeTelegram:
             "getupdates": self._get_updates,
             "sendmessage": self._send_message,
             "sendphoto": self._send_photo,
+            "sendrichmessage": functools.partial(send_rich_message, self),
             "editmessagetext": self._edit_message_text,
             "editmessagereplymarkup": self._edit_reply_markup,
             "deletemessage": self._delete_message,
@@ -578,7 +585,7 @@ class FakeTelegram:
             "id": BOT_ID,
             "is_bot": True,
             "first_name": "خبر",
-            "username": BOT_USERNAME,
+            "username": self.username,
             "can_join_groups": True,
             "can_read_all_group_messages": False,
             "supports_inline_queries": True,
@@ -720,11 +727,7 @@ class FakeTelegram:
     async def _send_photo(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = self._chat_id(params)
         self._check_chat(chat_id)
-        photo = params.get("photo")
-        if isinstance(photo, bytes):
-            photo = self._store_file(f"photo-{chat_id}.jpg", photo, "photos").file_id
-        if not isinstance(photo, str) or not photo:
-            raise ApiError(400, "Bad Request: there is no photo in the request")
+        photo = await resolve_photo(self, params.get("photo"), chat_id)  # bot/sandbox/media.py
         text, html = "", None
         if params.get("caption"):
             try:
@@ -773,6 +776,8 @@ class FakeTelegram:
         return sent
 
     async def _edit_message_text(self, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("rich_message") is not None:
+            return await edit_rich_message(self, params)
         sent = self._find(params)
         text = self._validate(params)
         if self.strict:
@@ -957,7 +962,7 @@ class FakeTelegram:
                 "id": BOT_ID,
                 "is_bot": True,
                 "first_name": "خبر",
-                "username": BOT_USERNAME,
+                "username": self.username,
             }
         message.update(chat=chat, date=int(time.time()))
         if sent.photo is None:
@@ -1091,6 +1096,7 @@ def _command_entities(text: str) -> list[dict[str, Any]]:
 
 _JSON_FIELDS = (
     "reply_markup",
+    "rich_message",
     "entities",
     "results",
     "commands",

@@ -28,6 +28,7 @@ GROUP_TITLE = "خبرخوان‌های محله"
 CHANNEL_ID = -1009000000002
 CHANNEL_USERNAME = "khabar_sandbox"
 CHANNEL_TITLE = "کانال خبر"
+BOT_USERNAME = "khabar_sandbox_bot"
 READER_NAMES = ("نگار", "رضا", "پریسا", "حسین", "لیلا", "امید", "مهسا", "کاوه")
 """Names of the readers added from the page, in turn."""
 MAX_READERS = 20
@@ -55,6 +56,7 @@ class SandboxTelegram(FakeTelegram):
 
     def __init__(self, token: str = TOKEN) -> None:
         super().__init__(token=token, strict=True)
+        self.username = BOT_USERNAME
         self.version = 0
         self._changed = asyncio.Event()
         self._seq = itertools.count(1)

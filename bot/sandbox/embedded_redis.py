@@ -114,7 +114,12 @@ class EmbeddedRedis:
                 await asyncio.sleep(0.05)
                 continue
             await client.aclose()
-            log.info("started Redis (%s) for the sandbox, data in %s", executable, folder)
+            log.info(
+                "started Redis (%s) at %s for the sandbox, data in %s",
+                executable,
+                server.url,
+                folder,
+            )
             return server
 
     async def stop(self, timeout: float = STOP_TIMEOUT) -> None:

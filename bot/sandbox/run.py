@@ -81,7 +81,8 @@ async def run_sandbox(
     async with contextlib.AsyncExitStack() as cleanup:
         session = await cleanup.enter_async_context(aiohttp.ClientSession(auto_decompress=True))
         telegram.app.router.add_route("*", "/{tail:.*}", _proxy(session, inner_port))
-        runner = web.AppRunner(telegram.app, access_log=None)
+        # Long polls (the page's, getUpdates) are cut at once when the sandbox stops.
+        runner = web.AppRunner(telegram.app, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
         cleanup.push_async_callback(runner.cleanup)
         try:

@@ -29,7 +29,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox.botapi import BOT_USERNAME, User
+from bot.sandbox.botapi import User
 from bot.sandbox.chats import ADMIN, CHANNEL_ID, GROUP_ID, SandboxTelegram
 
 PAGE_PATH = "/sandbox"
@@ -95,8 +95,8 @@ class _Page:
     async def state(self, request: web.Request) -> web.Response:
         telegram = self.telegram
         try:
-            chat_id = int(request.query.get("chat", ADMIN.id))
-            since = int(request.query.get("since", -1))
+            chat_id = int(request.query.get("chat") or ADMIN.id)
+            since = int(request.query.get("since") or -1)
             timeout = min(MAX_POLL, float(request.query.get("timeout", MAX_POLL)))
         except ValueError:
             return _refused("chat, since and timeout are numbers")
@@ -104,7 +104,7 @@ class _Page:
         return web.json_response(
             {
                 "version": version,
-                "bot": {"username": BOT_USERNAME, "name": "خبر"},
+                "bot": {"username": telegram.username, "name": "خبر"},
                 "admin": {"id": ADMIN.id, "name": ADMIN.first_name},
                 "readers": [
                     {"id": user_id, "name": telegram.people[user_id].first_name}

@@ -16,6 +16,7 @@ const view = {
   expanded: new Set(),
   poll: null,
   inline: { seq: 0, query: "", offset: "", queryId: "" },
+  stick: false, // scroll to the newest message at the next showing (after one's own message)
 };
 
 function chatOf(id) {
@@ -126,9 +127,9 @@ function showHead() {
     private: `گفت‌وگوی ${chat.title} با ربات @${view.state.bot.username}`,
     group: "گروهی که ربات در آن عضو است؛ ربات فقط به فرمان‌ها جواب می‌دهد",
     channel: `@${chat.username}: کارت‌های تازه و خبرهای فوری`,
-    admin: `گفت‌وگوی ${chat.title} (ادمین) با ربات: /breaking، /stats، /post`,
+    admin: `گفت‌وگوی ${chat.title} (ادمین) با ربات؛ خبر فوری با /breaking، آمار با /stats`,
   };
-  $("chat-subtitle").textContent = subtitles[chat.kind];
+  $("chat-subtitle").replaceChildren(withCommands(subtitles[chat.kind], false));
   const shared = chat.kind === "group" || chat.kind === "channel";
   $("writer-box").hidden = !shared;
   if (shared) {
@@ -156,8 +157,11 @@ function showMessages(messages) {
   const elements = messages.map((message) => {
     const signature = JSON.stringify(message);
     const known = view.elements.get(message.key);
-    let element = known && known.signature === signature ? known.element : messageElement(message);
-    if (known && known.signature !== signature) element.classList.add("edited-now");
+    const element = known && known.signature === signature ? known.element : messageElement(message);
+    if (known && known.signature !== signature) {
+      element.classList.add("edited-now");
+      setTimeout(() => element.classList.remove("edited-now"), 1000);
+    }
     kept.set(message.key, { signature, element });
     return element;
   });
@@ -169,7 +173,10 @@ function showMessages(messages) {
     elements.push(empty);
   }
   box.replaceChildren(...elements);
-  if (atBottom || box.dataset.chat !== String(view.chat)) box.scrollTop = box.scrollHeight;
+  if (atBottom || view.stick || box.dataset.chat !== String(view.chat)) {
+    box.scrollTop = box.scrollHeight;
+    view.stick = false;
+  }
   box.dataset.chat = view.chat;
 }
 
@@ -249,24 +256,57 @@ function formatted(text, entities, key) {
   return root;
 }
 
+const QUOTES = new Set(["blockquote", "expandable_blockquote"]);
+const PLAIN = new Set(["text_link", "url", "code", "pre"]);
+
+// Plain text with its /commands clickable, as Telegram's apps show them; a line break next
+// to a quotation is the quotation's own edge (Telegram's apps draw no empty line there).
+function plain(parent, text, before, after) {
+  let value = text;
+  if (before && QUOTES.has(before.type) && value.startsWith("\n")) value = value.slice(1);
+  if (after && QUOTES.has(after.type) && value.endsWith("\n")) value = value.slice(0, -1);
+  parent.append(PLAIN.has(parent.dataset?.type) ? value : withCommands(value, true));
+}
+
+function withCommands(text, clickable) {
+  const fragment = document.createDocumentFragment();
+  const pattern = /(^|[\s(«])(\/[a-z][a-z0-9_]{0,31}(?:@[a-z0-9_]+)?)(?![\w/])/gi;
+  let position = 0;
+  for (const match of text.matchAll(pattern)) {
+    const start = match.index + match[1].length;
+    fragment.append(text.slice(position, start));
+    const command = document.createElement("bdi");
+    command.className = "cmd";
+    command.textContent = match[2];
+    if (clickable) command.addEventListener("click", () => send(match[2]));
+    fragment.append(command);
+    position = start + match[2].length;
+  }
+  fragment.append(text.slice(position));
+  return fragment;
+}
+
 function build(parent, text, from, to, entities, key) {
   let position = from;
   let index = 0;
+  let previous = null;
   while (index < entities.length) {
     const entity = entities[index];
     const start = Math.max(entity.offset, position);
     const end = Math.min(entity.offset + entity.length, to);
-    if (start > position) parent.append(text.slice(position, start));
+    if (start > position) plain(parent, text.slice(position, start), previous, entity);
     const inner = [];
     let next = index + 1;
     while (next < entities.length && entities[next].offset < end) inner.push(entities[next++]);
     const element = entityElement(entity, text.slice(start, end), key);
+    element.dataset.type = entity.type;
     build(element, text, start, end, inner, key);
     parent.append(element);
     position = Math.max(position, end);
     index = next;
+    previous = entity;
   }
-  if (position < to) parent.append(text.slice(position, to));
+  if (position < to) plain(parent, text.slice(position, to), previous, null);
 }
 
 function entityElement(entity, content, key) {
@@ -292,6 +332,7 @@ function entityElement(entity, content, key) {
     });
   } else if (entity.type === "bot_command") {
     element.className = "cmd";
+    element.dir = "ltr";
     element.addEventListener("click", () => send(content));
   }
   return element;
@@ -353,6 +394,7 @@ function openChat(id) {
 async function send(text) {
   const chat = chatOf(view.chat);
   if (!chat || chat.kind === "channel") return;
+  view.stick = true;
   try {
     await post("message", { user_id: writerFor(chat), chat_id: chat.id, text });
   } catch (error) {
@@ -436,6 +478,7 @@ async function searchInline(query, offset) {
 
 async function choose(queryId, resultId) {
   const chat = chatOf(view.chat);
+  view.stick = true;
   try {
     await post("choose", { user_id: writerFor(chat), chat_id: chat.id, query_id: queryId, result_id: resultId });
     $("text").value = "";
