@@ -18,6 +18,9 @@ from bot.ingest import ProgressBar, ingest
 from bot.news.article import Article
 from bot.news.card import render
 from bot.news.parse import ParseError, load_articles, parse_file
+from bot.news.readable import readable
+from bot.news.styles import Style
+from bot.news.styles import payloads as styled
 from storage.articles import ArticleStore, Saved
 from storage.keys import Keys
 from storage.redis import StorageUnavailable, connect
@@ -64,7 +67,14 @@ def _parser() -> argparse.ArgumentParser:
     card.add_argument(
         "--json",
         action="store_true",
-        help='one line per article: {"id": ..., "messages": [payload, ...]}',
+        help='one line per article: {"id": ..., "messages": [payload, ...]}, each payload with '
+        "its Bot API method",
+    )
+    card.add_argument(
+        "--style",
+        choices=[style.value for style in Style],
+        help="a channel/broadcast card: text (compact), photo (sendPhoto), rich "
+        "(sendRichMessage); without it, the card readers get in a chat",
     )
     card.set_defaults(command=_card)
 
@@ -219,14 +229,17 @@ def _card(args: argparse.Namespace) -> int:
         if article is None:
             failed = True
             continue
-        messages = render(article)
+        if args.style:
+            payloads = styled(article, Style(args.style))
+        else:
+            payloads = [{"method": "sendMessage", **m.payload()} for m in render(article)]
         if args.json:
-            _print_json({"id": article.id, "messages": [m.payload() for m in messages]})
+            _print_json({"id": article.id, "messages": payloads})
             continue
-        for number, message in enumerate(messages, 1):
-            rule = f"── {article.id} · {number}/{len(messages)} "
+        for number, payload in enumerate(payloads, 1):
+            rule = f"── {article.id} · {number}/{len(payloads)} · {payload['method']} "
             print(rule.ljust(60, "─"))
-            print(message.text)
+            print(readable(payload))
         print()
     return EXIT_SOME_FAILED if failed else EXIT_OK
 

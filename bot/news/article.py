@@ -80,6 +80,21 @@ class Quote(_Model):
         return value or None
 
 
+class Image(_Model):
+    """The article's picture: where it is (http or https only), what it shows, whose it is."""
+
+    url: str = Field(max_length=2_000, pattern=r"^https?://[^\s<>\"]+$")
+    caption: str | None = Field(default=None, max_length=MAX_TITLE_CHARS)
+    credit: str | None = Field(default=None, max_length=300)
+
+    _normalize = field_validator("caption", "credit", mode="before")(_normalized)
+
+    @field_validator("caption", "credit")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+
 class Article(_Model):
     id: str = Field(pattern=ID_PATTERN)
     source: str | None = Field(default=None, max_length=100)
@@ -96,6 +111,7 @@ class Article(_Model):
     url: str | None = Field(default=None, max_length=2_000, pattern=r"^https?://[^\s<>\"]+$")
     tags: list[str] = Field(default_factory=list)
     breaking: bool = False
+    image: Image | None = None
     byline: str | None = Field(default=None, max_length=300)
     """The desk or agency the article is from («گروه ورزشی», «ایسنا»); never a quote."""
 
