@@ -119,9 +119,28 @@ async def run_sandbox(
             summary = await ingest(services.store, [samples], workers=1)
         log.info("sample articles: %d in the store", summary.articles)
         application = build(bot_settings, services)
-        if on_ready:
-            on_ready(page_url(outer))
-        await serve(application, stop)
+        announce = asyncio.create_task(_when_up(session, inner_port, page_url(outer), on_ready))
+        try:
+            await serve(application, stop)
+        finally:
+            announce.cancel()
+
+
+async def _when_up(
+    session: aiohttp.ClientSession, port: int, url: str, on_ready: Callable[[str], None] | None
+) -> None:
+    """`on_ready(url)` once the bot's HTTP server answers: the bot is taking updates by then
+    (serve() starts it after the application)."""
+    while True:
+        try:
+            async with session.get(f"http://127.0.0.1:{port}/healthz") as answer:
+                await answer.read()
+            break
+        except aiohttp.ClientError:
+            await asyncio.sleep(0.05)
+    log.info("the sandbox is ready at %s", url)
+    if on_ready:
+        on_ready(url)
 
 
 async def _redis(url: str, folder: Path, cleanup: contextlib.AsyncExitStack) -> str:
@@ -155,7 +174,13 @@ def _proxy(session: aiohttp.ClientSession, port: int) -> Handler:
                 body = await answer.read()
                 kept = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
                 return web.Response(status=answer.status, body=body, headers=kept)
-        except aiohttp.ClientError:
-            return web.json_response({"error": "the bot's HTTP server is not up yet"}, status=502)
+        except aiohttp.ClientError as error:
+            log.warning(
+                "passing %s %s to the bot's HTTP server failed: %s",
+                request.method,
+                request.rel_url.path,
+                error,
+            )
+            return web.json_response({"error": "the bot's HTTP server does not answer"}, status=502)
 
     return forward
