@@ -19,9 +19,11 @@ import aiohttp
 import pytest
 
 from bot.config import Settings
-from bot.sandbox.chats import ADMIN, CHANNEL_ID, READERS
+from bot.sandbox.botapi import serve
+from bot.sandbox.chats import ADMIN, CHANNEL_ID, READERS, SandboxTelegram
 from bot.sandbox.embedded_redis import EmbeddedRedis, free_port
 from bot.sandbox.run import run_sandbox
+from bot.sandbox.web import add_routes
 from tests.support.sandbox_process import sandbox_process
 
 pytestmark = pytest.mark.slow
@@ -193,3 +195,40 @@ async def test_the_page_refuses_what_makes_no_sense(on_redis_6: str) -> None:
         async with session.get("/healthz") as answer:  # the bot's own server, behind
             health = await answer.json()
             assert health.get("redis") == "ok", (answer.status, health)
+
+
+async def test_photos_and_rich_messages_show_in_the_chat() -> None:
+    telegram = SandboxTelegram()
+    add_routes(telegram.app, telegram)
+    runner, url = await serve(telegram)
+    picture = b"\xff\xd8\xff\xe0 a picture"
+    rich = {"html": "<h1>عنوان</h1><p>لید <b>خبر</b></p>", "is_rtl": True}
+    try:
+        async with aiohttp.ClientSession() as session:
+            api = f"{url}{telegram.token}"
+            form = aiohttp.FormData({"chat_id": str(READER), "caption": "<b>عنوان</b> و لید"})
+            form.add_field("parse_mode", "HTML")
+            form.add_field("photo", picture, filename="a.jpg")
+            async with session.post(f"{api}/sendPhoto", data=form) as answer:
+                message = (await answer.json())["result"]
+            assert message["caption"] == "عنوان و لید"
+            file_id = message["photo"][0]["file_id"]
+            again = {"chat_id": READER, "photo": file_id, "caption": "خبر " * 300}
+            async with session.post(f"{api}/sendPhoto", json=again) as answer:
+                assert answer.status == 400
+                assert (await answer.json())["description"] == (
+                    "Bad Request: message caption is too long"
+                )
+            body = {"chat_id": READER, "rich_message": rich}
+            async with session.post(f"{api}/sendRichMessage", json=body) as answer:
+                assert answer.status == 200, await answer.text()
+            photo, shown = telegram.view(READER)
+            assert photo["text"] == "عنوان و لید"
+            assert photo["entities"] == [{"type": "bold", "offset": 0, "length": 5, "url": None}]
+            assert photo["photo"] == f"/sandbox/api/file/{file_id}"
+            async with session.get(url.removesuffix("/bot") + photo["photo"]) as answer:
+                assert answer.content_type == "image/jpeg"
+                assert await answer.read() == picture
+            assert shown["rich"] == rich
+    finally:
+        await runner.cleanup()

@@ -161,13 +161,11 @@ class SandboxTelegram(FakeTelegram):
         }
         if sent.photo is not None:
             stored = self.files.get(sent.photo)
-            view["photo"] = (
-                f"/sandbox/api/file/{stored.file_id}"
-                if stored
-                else sent.photo
-                if sent.photo.startswith(("http://", "https://"))
-                else None
-            )
+            view["photo"] = f"/sandbox/api/file/{stored.file_id}" if stored else None
+        rich = sent.payload.get("rich_message")
+        if isinstance(rich, dict) and isinstance(rich.get("html"), str):
+            # Checked by the Bot API (bot/sandbox/rich.py); the page builds it tag by tag.
+            view["rich"] = {"html": rich["html"], "is_rtl": rich.get("is_rtl") in (True, "true")}
         return view
 
     # What people do (the page calls these) ---------------------------------------------------

@@ -218,7 +218,7 @@ class _Page:
         stored = self.telegram.files.get(request.match_info["file_id"])
         if stored is None:
             raise web.HTTPNotFound()
-        return web.Response(body=stored.content, content_type="application/octet-stream")
+        return web.Response(body=stored.content, content_type=_picture_type(stored.content))
 
     def _person(self, value: Any) -> User:
         try:
@@ -258,6 +258,22 @@ async def _answered(answers: dict[str, dict[str, Any]], query_id: str) -> dict[s
             return None
         await asyncio.sleep(0.02)
     return answers[query_id]
+
+
+def _picture_type(content: bytes) -> str:
+    for signature, kind in _PICTURES:
+        if content.startswith(signature):
+            return kind
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp"
+    return "application/octet-stream"
+
+
+_PICTURES = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF8", "image/gif"),
+)
 
 
 def _refused(message: str) -> web.Response:

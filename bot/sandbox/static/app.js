@@ -208,7 +208,10 @@ function messageElement(message) {
     bubble.append(file);
   }
   if ("photo" in message) bubble.append(photoElement(message.photo));
-  if (message.text) {
+  if (message.rich) {
+    bubble.classList.add("rich-bubble");
+    bubble.append(richElement(message.rich));
+  } else if (message.text) {
     const text = document.createElement("div");
     text.className = "text";
     text.append(formatted(message.text, message.entities || [], message.key));
@@ -244,6 +247,78 @@ function photoElement(source) {
     image.replaceWith(missing);
   });
   return image;
+}
+
+// A rich message (Bot API 10.1): its HTML, which the sandbox's Bot API checked, rebuilt tag by
+// tag from what Telegram allows, every attribute but a few dropped, links and media checked.
+const RICH_TAGS = {
+  b: "b", strong: "b", i: "i", em: "i", u: "u", ins: "u", s: "s", strike: "s", del: "s",
+  code: "code", mark: "mark", sub: "sub", sup: "sup", cite: "cite", a: "a",
+  "tg-spoiler": "span", "tg-math": "code", "tg-emoji": "span", "tg-time": "span",
+  "tg-reference": "span", p: "p", h1: "h1", h2: "h2", h3: "h3", h4: "h4", h5: "h5", h6: "h6",
+  footer: "footer", summary: "summary", caption: "caption", pre: "pre", aside: "aside",
+  figcaption: "figcaption", th: "th", td: "td", "tg-math-block": "pre", ul: "ul", ol: "ol",
+  li: "li", blockquote: "blockquote", details: "details", figure: "figure", table: "table",
+  tr: "tr", "tg-collage": "div", "tg-slideshow": "div", hr: "hr",
+};
+const RICH_ATTRIBUTES = new Set(["colspan", "rowspan", "start", "reversed", "open", "value"]);
+
+function richElement(rich) {
+  const box = document.createElement("div");
+  box.className = "rich";
+  box.dir = rich.is_rtl ? "rtl" : "ltr";
+  const parsed = new DOMParser().parseFromString(`<body>${rich.html}</body>`, "text/html");
+  for (const node of parsed.body.childNodes) appendRich(box, node);
+  return box;
+}
+
+function appendRich(parent, node) {
+  if (node.nodeType === Node.TEXT_NODE) {
+    parent.append(node.textContent);
+    return;
+  }
+  if (node.nodeType !== Node.ELEMENT_NODE) return;
+  const name = node.tagName.toLowerCase();
+  if (name === "img" || name === "video" || name === "audio" || name === "tg-map") {
+    parent.append(richMedia(name, node));
+    return;
+  }
+  const tag = RICH_TAGS[name];
+  if (!tag) {
+    for (const child of node.childNodes) appendRich(parent, child);
+    return;
+  }
+  const element = document.createElement(tag);
+  for (const attribute of node.attributes) {
+    if (RICH_ATTRIBUTES.has(attribute.name)) element.setAttribute(attribute.name, attribute.value);
+  }
+  if (name === "a") {
+    const href = node.getAttribute("href") || "";
+    if (/^(https?:|tg:|mailto:|tel:)/i.test(href)) {
+      element.href = href;
+      element.target = "_blank";
+      element.rel = "noopener";
+    }
+  } else if (name === "tg-spoiler") {
+    element.className = "spoiler";
+    element.addEventListener("click", () => element.classList.add("shown"));
+  } else if (name === "tg-collage" || name === "tg-slideshow") {
+    element.className = "collage";
+  }
+  for (const child of node.childNodes) appendRich(element, child);
+  parent.append(element);
+}
+
+function richMedia(name, node) {
+  const source = node.getAttribute("src") || "";
+  const file = /^tg:\/\/photo\?id=(.+)$/.exec(source);
+  if (name === "img" && (file || /^https?:\/\//i.test(source))) {
+    return photoElement(file ? `/sandbox/api/file/${encodeURIComponent(file[1])}` : source);
+  }
+  const missing = document.createElement("div");
+  missing.className = "photo-missing";
+  missing.textContent = { video: "🎬 ویدیو", audio: "🎧 صدا", "tg-map": "🗺 نقشه" }[name] || "🖼";
+  return missing;
 }
 
 // Telegram's entities (offsets in UTF-16 units, as JavaScript strings count) as elements.
