@@ -47,6 +47,16 @@ class Topic:
 class Collection:
     articles: list[Article]
     topics: list[Topic]
+    raw: list[Raw]
+    """The articles' text as the collection has it, before khabar normalizes it (for the
+    reference, which must not profit from khabar's Persian clean-up)."""
+
+
+@dataclass(frozen=True)
+class Raw:
+    id: str
+    title: str
+    body: str
 
 
 def _lines(path: Path) -> Iterator[str]:
@@ -65,12 +75,16 @@ def _open_corpus(folder: Path) -> TextIO:
 def load_collection(folder: Path, *, limit: int | None = None) -> Collection:
     """The collection in `folder`; `limit`: only the first articles (for smoke runs)."""
     articles: list[Article] = []
+    raw: list[Raw] = []
     with _open_corpus(folder) as lines:
         for line in lines:
             if limit is not None and len(articles) >= limit:
                 break
             if line.strip():
-                articles.append(Article.model_validate(json.loads(line)))
+                record = json.loads(line)
+                articles.append(Article.model_validate(record))
+                body = [record.get("lead") or "", *record.get("paragraphs", [])]
+                raw.append(Raw(str(record["id"]), record.get("title", ""), "\n".join(body)))
     relevant: defaultdict[int, set[str]] = defaultdict(set)
     for line in _lines(folder / "qrels.tsv"):
         number, article_id = line.split("\t")[:2]
@@ -85,7 +99,7 @@ def load_collection(folder: Path, *, limit: int | None = None) -> Collection:
                 frozenset(relevant[int(number)]),
             )
         )
-    return Collection(articles, topics)
+    return Collection(articles, topics, raw)
 
 
 def average_precision(ranked: Sequence[str], relevant: frozenset[str]) -> float:
@@ -144,12 +158,12 @@ def _reference_words(text: str) -> list[str]:
 
 
 def reference_rankings(
-    articles: Sequence[Article], queries: Sequence[str], k1: float = 1.2, b: float = 0.75
+    articles: Sequence[Raw], queries: Sequence[str], k1: float = 1.2, b: float = 0.75
 ) -> list[list[str]]:
     postings: defaultdict[str, list[tuple[int, int]]] = defaultdict(list)
     lengths: list[int] = []
     for number, article in enumerate(articles):
-        text = " ".join([article.title, article.title, article.lead or "", *article.paragraphs])
+        text = " ".join([article.title, article.title, article.body])
         words = Counter(_reference_words(text))
         lengths.append(sum(words.values()))
         for word, tf in words.items():

@@ -235,7 +235,7 @@ def collection_report(folder: Path, url: str, limit: int | None, verbose: bool) 
         for spelling in SPELLINGS:
             queries = [topic.texts[spelling] for topic in topics]
             ours = measure(topics, [khabar[spelling][n] for n in chosen])
-            plain = measure(topics, reference_rankings(collection.articles, queries))
+            plain = measure(topics, reference_rankings(collection.raw, queries))
             print(f"  {spelling:<6}  khabar      {ours.line()}")
             print(f"  {spelling:<6}  plain BM25  {plain.line()}")
             if verbose:
