@@ -79,13 +79,31 @@ class Settings(BaseSettings):
     feed_timeout: float = Field(default=20, gt=0)
     feed_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     feed_allow_private: bool = False
+    topics: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    alerts_per_hour: int = Field(default=5, ge=1, le=60)
+    alert_digest_hour: int = Field(default=20, ge=0, le=23)
+    alert_quiet_hours: str = "23-7"
 
-    _lists = field_validator("admin_ids", "feeds", mode="before")(_split_list)
+    _lists = field_validator("admin_ids", "feeds", "topics", mode="before")(_split_list)
 
     @property
     def retention(self) -> timedelta | None:
         """How long articles are kept (KHABAR_RETENTION_DAYS); None, for 0: every one."""
         return timedelta(days=self.retention_days) if self.retention_days else None
+
+    @property
+    def quiet_hours(self) -> tuple[int, int]:
+        """When alerts wait for the morning (KHABAR_ALERT_QUIET_HOURS): (from, to), Tehran."""
+        start, _, end = self.alert_quiet_hours.partition("-")
+        return int(start), int(end)
+
+    @field_validator("alert_quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        start, dash, end = value.strip().partition("-")
+        if not (dash and start.isdigit() and end.isdigit() and int(start) < 24 > int(end)):
+            raise ValueError("not two hours of the day (0-23) like 23-7")
+        return f"{int(start)}-{int(end)}"
 
     @field_validator("bot_token")
     @classmethod

@@ -23,6 +23,7 @@ from bot.news.card import payloads
 from bot.news.parse import ParseError, parse_breaking, parse_bytes
 from bot.news.persian import to_ascii_digits, to_persian_digits
 from handlers import progress, reader, texts, views
+from handlers.alerts import stats_line as alert_stats_line
 from handlers.callbacks import Action, Callback
 from handlers.common import (
     Context,
@@ -380,6 +381,7 @@ async def stats(update: Update, context: Context) -> None:
             depth=views.number(await services.outbox.depth()),
             error=error_text,
         )
+        + await alert_stats_line(context)
         + paused,
     )
 

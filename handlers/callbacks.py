@@ -18,6 +18,8 @@ VERSION = "1"
 class Action(StrEnum):
     OPEN_ARTICLE = "a"
     """A reader opens an article of a list: its card."""
+    FULL_TEXT = "f"
+    """«📖 متن کامل» under a card: the whole article (the value is its id)."""
     LATEST_PAGE = "l"
     """Another page of /latest (the value is the page size)."""
     SEARCH_PAGE = "s"
@@ -31,6 +33,18 @@ class Action(StrEnum):
     """A stored article as breaking news: its preview and the «send?» question."""
     STOP_DELIVERY = "x:stop"
     """A running delivery (the value is its id) is cancelled."""
+    REMOVE_ALERT = "ax"
+    """A reader removes one of their alerts (the value is its id) from /alerts."""
+    PAUSE_ALERTS = "ap"
+    """Every alert of the chat paused ("1") or resumed ("0")."""
+    ALERT_MODE = "am"
+    """Alerts at once ("now") or in a daily digest ("digest")."""
+    DIGEST_HOUR = "ah"
+    """The digest's hour, Tehran time (the value: 0-23)."""
+    QUIET_HOURS = "aq"
+    """Quiet hours on ("1") or off ("0")."""
+    TOGGLE_TOPIC = "at"
+    """A topic of KHABAR_TOPICS followed or no longer (the value is its place in the list)."""
 
     @property
     def paged(self) -> bool:

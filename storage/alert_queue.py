@@ -26,6 +26,9 @@ CONSUMER = "matcher"
 up what its predecessor left pending."""
 PAGE = 50
 COUNT_TTL = 3700
+MATCHED_KEPT = 7 * 24 * 3600
+"""Articles are remembered as matched for a week (an older one sent as breaking news is
+matched again; its chats that had it are skipped by the outbox's claim)."""
 
 
 @dataclass(frozen=True)
@@ -126,10 +129,43 @@ class AlertQueue:
             replies = await pipe.execute()
         return [int(n) for n in replies[0::2]]
 
+    # Deliveries the newsroom started (breaking news, posts: not on the stream) -------------------
+    async def deliveries_since(self, upto: float, page: int = 100) -> list[tuple[float, str, str]]:
+        """(created, kind, article id) of the deliveries created after the cursor and by
+        `upto`, oldest first; the first call only sets the cursor (what came before is old)."""
+        cursor = await awaited(self.redis.get(self.keys.alert_cursor()))
+        if cursor is None:
+            await awaited(self.redis.set(self.keys.alert_cursor(), upto))
+            return []
+        found = await self.redis.zrangebyscore(
+            self.keys.deliveries(), f"({cursor}", upto, start=0, num=page, withscores=True
+        )
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for delivery_id, _ in found:
+                pipe.hmget(self.keys.delivery(delivery_id), ["kind", "article"])
+            records = await pipe.execute()
+        return [
+            (float(created), kind or "", article or "")
+            for (_, created), (kind, article) in zip(found, records, strict=True)
+        ]
+
+    async def matched(self, article_id: str) -> bool:
+        """The article was matched already (stored, then sent as breaking news, say)."""
+        return await self.redis.zscore(self.keys.alert_matched(), article_id) is not None
+
     # Filing an article's alerts -----------------------------------------------------------------
-    async def file(self, entry_id: str, ready: Sequence[Ready], held: Sequence[Held]) -> None:
-        """The article's deliveries and held items, and its stream entry acknowledged: all or
-        nothing."""
+    async def file(
+        self,
+        article_id: str,
+        ready: Sequence[Ready],
+        held: Sequence[Held],
+        *,
+        now: float,
+        entry_id: str | None = None,
+        cursor: float | None = None,
+    ) -> None:
+        """The article's deliveries and held items, the article marked as matched, and its
+        stream entry acknowledged (or the deliveries' cursor moved past it): all or nothing."""
         async with self.redis.pipeline(transaction=True) as pipe:
             for item in ready:
                 pipe.rpush(self.keys.alert_ready(), item.dump())
@@ -139,7 +175,13 @@ class AlertQueue:
                     args=[one.chat, one.due, f"{one.article_id}\t{one.reason}"],
                     client=pipe,
                 )
-            pipe.xack(self.keys.new_articles(), GROUP, entry_id)
+            if article_id:
+                pipe.zadd(self.keys.alert_matched(), {article_id: now})
+                pipe.zremrangebyscore(self.keys.alert_matched(), "-inf", now - MATCHED_KEPT)
+            if entry_id is not None:
+                pipe.xack(self.keys.new_articles(), GROUP, entry_id)
+            if cursor is not None:
+                pipe.set(self.keys.alert_cursor(), cursor)
             await pipe.execute()
 
     # Ready deliveries ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ plurals, digits): «زلزله‌ها» and «زلزله ها» are «زلزله
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.news.analysis import term_sequence, terms
@@ -121,7 +122,7 @@ class ArticleTerms:
             for start in self.positions[unit[0]]
         )
 
-    def matches(self, units: list[Unit]) -> bool:
+    def matches(self, units: Sequence[Unit]) -> bool:
         return bool(units) and all(self.has(unit) for unit in units)
 
 

@@ -2,10 +2,11 @@
 the chats to tell.
 
 Each alert is filed under its rarest term only (the one fewest stored articles have), in a
-set whose entries carry every term the alert needs: for an article, one SUNION over the sets
-of its own terms gives the only alerts that can match, each checked at once against the
-article's terms (storage/alert_terms.py). An article with 300 distinct terms costs one round
-trip, however many alerts there are.
+set whose entries carry every term the alert needs; every change to those sets is also
+recorded on a stream, so the matcher keeps a copy of the index in memory (storage/
+alert_index.py): for an article, the sets of its own terms give the only alerts that can
+match, each checked at once against the article's terms (storage/alert_terms.py), without a
+round trip per term however many alerts there are.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from bot.news.analysis import commonness
+from storage.alert_index import AlertIndex
 from storage.alert_terms import ArticleTerms, Parsed, Unit, spec, topic_key, units_of
 from storage.keys import Keys
 from storage.redis import awaited
@@ -33,6 +35,9 @@ COMMON_SHARE = 0.2
 """A term in more than this share of the stored articles matches almost any news..."""
 COMMON_MIN_ARTICLES = 200
 """...once the archive is large enough to tell."""
+CHANGES_KEPT = 100_000
+"""Changes to the index kept for the matcher's copy to catch up with (it reloads when it
+fell further behind)."""
 POSTING_BYTES = 5
 """The search index's postings: 5 bytes an article (storage/keys.py `postings`)."""
 
@@ -84,27 +89,34 @@ def alert_id(units: list[Unit]) -> str:
     return hashlib.sha1(spec(units).encode()).hexdigest()[:8]
 
 
-# An alert is added, unless the chat has it or has the most it may; its index entry, the
-# chat's membership of the alert chats and the words' follower count change in the same step.
+# An alert is added, unless the chat has it or has the most it may; its index entry (and the
+# change, for the matcher's copy: storage/alert_index.py), the chat's membership of the alert
+# chats and the words' follower count change in the same step.
 _ADD = """
-local alerts, index, chats, words = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local chat, id, record, member, label, limit = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local alerts, index, chats, words, terms, changes =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local chat, id, record, member, label, limit, term, kept =
+  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 if redis.call('HEXISTS', alerts, id) == 1 then return 0 end
 if redis.call('HLEN', alerts) >= tonumber(limit) then return -1 end
 redis.call('HSET', alerts, id, record)
 redis.call('SADD', index, member)
+redis.call('SADD', terms, term)
+redis.call('XADD', changes, 'MAXLEN', '~', kept, '*', 'op', '+', 'term', term, 'member', member)
 redis.call('SADD', chats, chat)
 redis.call('ZINCRBY', words, 1, label)
 return 1
 """
 
-# The alert goes with its index entry and its share of the words' count; a chat left with
-# no alert and no topic leaves the alert chats.
+# The alert goes with its index entry (the change recorded) and its share of the words'
+# count; a chat left with no alert and no topic leaves the alert chats.
 _REMOVE = """
-local alerts, index, chats, words, topics = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local chat, id, member, label = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local alerts, index, chats, words, topics, changes =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local chat, id, member, label, term, kept = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 if redis.call('HDEL', alerts, id) == 0 then return 0 end
 redis.call('SREM', index, member)
+redis.call('XADD', changes, 'MAXLEN', '~', kept, '*', 'op', '-', 'term', term, 'member', member)
 if tonumber(redis.call('ZINCRBY', words, -1, label)) <= 0 then redis.call('ZREM', words, label) end
 if redis.call('HLEN', alerts) == 0 and redis.call('SCARD', topics) == 0 then
   redis.call('SREM', chats, chat)
@@ -131,6 +143,7 @@ return 1
 
 
 def _member(chat: int, alert: Alert) -> str:
+    """The alert's entry in the index (storage/alert_index.py reads it back)."""
     return f"{chat}:{alert.id}:{spec(alert.units)}"
 
 
@@ -197,10 +210,51 @@ class AlertStore:
                 self.keys.alert_index(alert.key),
                 self.keys.alert_chats(),
                 self.keys.alert_words(),
+                self.keys.alert_terms(),
+                self.keys.alert_changes(),
             ],
-            args=[chat, alert.id, record, _member(chat, alert), text, MAX_ALERTS],
+            args=[
+                chat,
+                alert.id,
+                record,
+                _member(chat, alert),
+                text,
+                MAX_ALERTS,
+                alert.key,
+                CHANGES_KEPT,
+            ],
         )
         return {1: Added.ADDED, 0: Added.EXISTS}.get(int(added), Added.FULL), alert
+
+    async def add_many(self, items: Sequence[tuple[int, str, list[Unit], str]]) -> None:
+        """(chat, text, units, rarest term) in one round trip, each as `add` files it (no
+        limit checked: for loading alerts in bulk, e.g. the benchmark)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for chat, text, units, key in items:
+                alert = Alert(alert_id(units), text, units, key)
+                record = json.dumps({"text": text, "spec": spec(units), "key": key})
+                await self._add(
+                    keys=[
+                        self.keys.alerts(chat),
+                        self.keys.alert_index(key),
+                        self.keys.alert_chats(),
+                        self.keys.alert_words(),
+                        self.keys.alert_terms(),
+                        self.keys.alert_changes(),
+                    ],
+                    args=[
+                        chat,
+                        alert.id,
+                        record,
+                        _member(chat, alert),
+                        text,
+                        MAX_ALERTS,
+                        key,
+                        CHANGES_KEPT,
+                    ],
+                    client=pipe,
+                )
+            await pipe.execute()
 
     async def alerts(self, chat: int) -> list[Alert]:
         found = await awaited(self.redis.hgetall(self.keys.alerts(chat)))
@@ -224,8 +278,9 @@ class AlertStore:
                 self.keys.alert_chats(),
                 self.keys.alert_words(),
                 self.keys.chat_topics(chat),
+                self.keys.alert_changes(),
             ],
-            args=[chat, found_id, _member(chat, alert), alert.text],
+            args=[chat, found_id, _member(chat, alert), alert.text, alert.key, CHANGES_KEPT],
         )
         return alert if removed else None
 
@@ -280,25 +335,14 @@ class AlertStore:
             await awaited(self.redis.hset(self.keys.alert_prefs(chat), mapping=fields))
 
     # Matching -----------------------------------------------------------------------------------
-    async def candidates(self, article: ArticleTerms) -> list[tuple[int, Alert]]:
-        """The alerts filed under one of the article's terms (one round trip)."""
-        if not article.present:
-            return []
-        index_keys = [self.keys.alert_index(term) for term in article.present]
-        members: set[str] = await awaited(self.redis.sunion(index_keys))  # type: ignore[arg-type]
-        found = []
-        for member in members:
-            chat, found_id, alert_spec = member.split(":", 2)
-            found.append((int(chat), Alert(found_id, "", units_of(alert_spec), "")))
-        return found
-
-    async def match(self, article: ArticleTerms, topics: Sequence[str]) -> dict[int, list[str]]:
-        """Chat → why the article is theirs: the words of each alert it matches (their ids
-        until `labels` names them), then «#topic» for each topic of theirs it is in."""
+    async def match(
+        self, article: ArticleTerms, topics: Sequence[str], index: AlertIndex
+    ) -> dict[int, list[str]]:
+        """Chat → why the article is theirs: the ids of the alerts it matches (`labels`
+        names them), then «#topic» for each topic of theirs it is in."""
         reasons: dict[int, list[str]] = {}
-        for chat, alert in await self.candidates(article):
-            if article.matches(alert.units):
-                reasons.setdefault(chat, []).append(alert.id)
+        for chat, found_id in await index.matching(article):
+            reasons.setdefault(chat, []).append(found_id)
         followed = [topic for topic in topics if topic_key(topic) in article.tags]
         if followed:
             async with self.redis.pipeline(transaction=False) as pipe:

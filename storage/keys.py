@@ -25,6 +25,17 @@ class Keys:
         """String: the rendered card's payloads (JSON), for one card layout version."""
         return self._key("card", f"v{version}", article_id)
 
+    def styled_card(self, article_id: str, version: int, style: str, digest: str) -> str:
+        """String: the card's payload (JSON) in a channel/broadcast style (text, photo, rich)
+        for one version of the article's content (its digest: a changed article has a new
+        key; old ones expire)."""
+        return self._key("card", f"v{version}", style, article_id, digest)
+
+    def photo_file_id(self, digest: str) -> str:
+        """String: the file_id Telegram gave a picture (by its URL's digest), so a broadcast
+        uploads it once."""
+        return self._key("photo", digest)
+
     # Short links --------------------------------------------------------------------------
     def short_code(self, code: str) -> str:
         """String: khabar's own short code → article id."""
@@ -275,3 +286,22 @@ class Keys:
     def alert_matcher(self) -> str:
         """String: the process matching new articles against alerts (a lease)."""
         return self._key("lease", "alerts")
+
+    def alert_matched(self) -> str:
+        """Sorted set: article id → when it was matched against the alerts (kept a week), so
+        an article stored and then sent as breaking news is matched once."""
+        return self._key("alert-matched")
+
+    def alert_cursor(self) -> str:
+        """String: the creation time of the last delivery the alert matcher looked at (for
+        breaking news and posts, which do not come by the new-articles stream)."""
+        return self._key("alert-cursor")
+
+    def alert_terms(self) -> str:
+        """Set: every term some alert is filed under (what the matcher's copy loads)."""
+        return self._key("alert-terms")
+
+    def alert_changes(self) -> str:
+        """Stream: alerts filed and removed ({op: + or -, term, member}), capped, for the
+        matcher's copy of the index to follow."""
+        return self._key("alert-changes")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from bot.news.article import Article, KeyPoint
+from storage.alert_index import AlertIndex
 from storage.alert_queue import AlertQueue, Held
 from storage.alert_terms import ArticleTerms, parse_alert
 from storage.alerts import MAX_ALERTS, Added, AlertingSubscribers, AlertStore, Refusal
@@ -24,6 +25,11 @@ def quake() -> Article:
     )
 
 
+async def matched(store: AlertStore, topics: list[str]) -> dict[int, list[str]]:
+    """The chats the quake article is for, as a matcher that just took over finds them."""
+    return await store.match(ArticleTerms.of(quake()), topics, AlertIndex(store.redis, store.keys))
+
+
 async def added(store: AlertStore, chat: int, text: str) -> Added:
     parsed = parse_alert(text)
     assert await store.refusal(parsed) is None, text
@@ -36,7 +42,7 @@ async def test_spelling_variants_match_as_search_folds_them(redis: Redis, keys: 
     for chat, text in enumerate(["زلزله", "زلزله‌ها", "زلزله ها کرمان", "قیمت بنزین"], 1):
         assert await added(store, chat, text) is Added.ADDED
     await added(store, 9, "سیل")
-    found = await store.match(ArticleTerms.of(quake()), [])
+    found = await matched(store, [])
     assert sorted(found) == [1, 2, 3, 4]
     named = await store.labels(found)
     assert named[3] == ["زلزله ها کرمان"]
@@ -47,14 +53,14 @@ async def test_a_quoted_phrase_must_be_side_by_side(redis: Redis, keys: Keys) ->
     await added(store, 1, '"قیمت بنزین"')
     await added(store, 2, "«بنزین قیمت»")
     await added(store, 3, "«راه آهن»")
-    found = await store.match(ArticleTerms.of(quake()), [])
+    found = await matched(store, [])
     assert sorted(found) == [1, 3]
 
 
 async def test_every_word_of_an_alert_is_needed(redis: Redis, keys: Keys) -> None:
     store = AlertStore(redis, keys)
     await added(store, 1, "زلزله تبریز")
-    assert await store.match(ArticleTerms.of(quake()), []) == {}
+    assert await matched(store, []) == {}
 
 
 async def test_limits_and_refusals(redis: Redis, keys: Keys) -> None:
@@ -87,12 +93,12 @@ async def test_topics_match_tags_and_are_toggled(redis: Redis, keys: Keys) -> No
     store = AlertStore(redis, keys)
     assert await store.toggle_topic(7, "اقتصادی") is True
     assert await store.toggle_topic(8, "ورزشی") is True
-    found = await store.match(ArticleTerms.of(quake()), ["اقتصادی", "ورزشی"])
+    found = await matched(store, ["اقتصادی", "ورزشی"])
     assert found == {7: ["#اقتصادی"]}
     stats = await store.stats(["اقتصادی", "ورزشی"])
     assert (stats.chats, stats.topics) == (2, {"اقتصادی": 1, "ورزشی": 1})
     assert await store.toggle_topic(7, "اقتصادی") is False
-    assert await store.match(ArticleTerms.of(quake()), ["اقتصادی"]) == {}
+    assert await matched(store, ["اقتصادی"]) == {}
 
 
 async def test_top_words_count_the_chats_following_them(redis: Redis, keys: Keys) -> None:
@@ -115,7 +121,7 @@ async def test_a_chat_gone_loses_its_alerts_and_a_migrated_one_keeps_them(
     await store.set_prefs(42, mode="digest", hour=8)
     await subscribers.migrate(-100, -1001)
     await subscribers.unsubscribe(42)
-    found = await store.match(ArticleTerms.of(quake()), ["حوادث"])
+    found = await matched(store, ["حوادث"])
     assert set(found) == {-1001}
     assert (await store.prefs(42)).digest is False
     assert await store.top_words() == [("زلزله", 1)]
@@ -125,7 +131,8 @@ async def test_held_items_come_out_once_by_their_time(redis: Redis, keys: Keys) 
     queue = AlertQueue(redis, keys)
     await queue.ensure_group()
     entry = await redis.xadd(keys.new_articles(), {"id": "q1"})
-    await queue.file(entry, [], [Held(1, "a", "زلزله", 100.0), Held(1, "b", "سیل", 200.0)])
+    held = [Held(1, "a", "زلزله", 100.0), Held(1, "b", "سیل", 200.0)]
+    await queue.file("q1", [], held, now=10.0, entry_id=entry)
     assert await queue.due(50) == []
     assert await queue.due(150) == [(1, 100.0)]
     assert [h.article_id for h in await queue.held(1, 100.0)] == ["a"]
@@ -133,3 +140,4 @@ async def test_held_items_come_out_once_by_their_time(redis: Redis, keys: Keys) 
     assert await queue.due(150) == []
     assert await queue.due(250) == [(1, 200.0)]
     assert await queue.pending() == []  # the article's entry was acknowledged with them
+    assert await queue.matched("q1")

@@ -19,7 +19,7 @@ from bot.app.limits import ReplyLimiter
 from bot.config import ConfigError, Settings
 from bot.news.analysis import query_terms
 from bot.services import Services
-from handlers import admin, guard, inline, reader, texts
+from handlers import admin, alerts, guard, inline, reader, texts
 from handlers.common import CONTEXT_TYPES, Context, KhabarApplication
 from storage.articles import ArticleStore
 from storage.keys import Keys
@@ -86,6 +86,7 @@ def build(settings: Settings, services: Services) -> KhabarApplication:
     application.bot_data.services = services
     guard.register(application)
     admin.register(application, settings)
+    alerts.register(application)  # before reader's «unknown command»
     reader.register(application)
     inline.register(application)
     application.add_error_handler(_on_error)

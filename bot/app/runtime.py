@@ -14,12 +14,15 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.config import Settings
+from bot.delivery.alerts import AlertSender, AlertWording
 from bot.delivery.channels import CardMaker, ChannelPoster
 from bot.delivery.pauses import PauseReporter
 from bot.delivery.workers import Deliverer
 from bot.feeds.poller import FeedPoller
 from bot.services import Services
+from handlers import texts, views
 from handlers.views import pause_notice
+from storage.alerts import AlertingSubscribers
 
 log = logging.getLogger("khabar.app")
 
@@ -46,6 +49,7 @@ class Runtime:
     poster: ChannelPoster
     feeds: FeedPoller
     pauses: PauseReporter
+    alerts: AlertSender
 
     @classmethod
     async def start(cls, services: Services, card: CardMaker) -> Runtime:
@@ -53,7 +57,7 @@ class Runtime:
         deliverer = Deliverer(
             delivery_bot(settings, DELIVERY_WORKERS * DELIVERY_BATCH + 8),
             services.outbox,
-            services.subscribers,
+            AlertingSubscribers(services.redis, services.store.keys),  # the gone lose alerts
             services.limiter,
             paid=settings.paid_broadcast,
             workers=DELIVERY_WORKERS,
@@ -78,7 +82,10 @@ class Runtime:
             deliverer.bot, services.limiter, services.outbox, settings.admin_ids, pause_notice
         )
         pauses.start()
-        return cls(deliverer, poster, feeds, pauses)
+        wording = AlertWording(views.with_reason, views.alert_digest, texts.DIGEST_DELIVERY)
+        alerts = AlertSender(services.store, services.outbox, settings, card, wording)
+        alerts.start()
+        return cls(deliverer, poster, feeds, pauses, alerts)
 
     def alive(self) -> bool:
         """The delivery workers are running (for /healthz)."""
@@ -91,6 +98,7 @@ class Runtime:
             self.deliverer.stop(),
             self.feeds.stop(),
             self.pauses.stop(),
+            self.alerts.stop(),
             return_exceptions=True,
         )
         for failure in stopped:

@@ -28,6 +28,7 @@ from bot.web.context import (
     json_answer,
     read_body,
 )
+from storage.alerts import AlertStore
 from storage.articles import Saved, published_timestamp
 from storage.deliveries import Delivery, Kind
 
@@ -385,3 +386,27 @@ def _iso(stamp: float | None) -> str | None:
     if not stamp:
         return None
     return datetime.fromtimestamp(stamp, UTC).isoformat(timespec="seconds")
+
+
+TOP_ALERTS = 20
+TOP_ALERTS_MOST = 100
+
+
+async def get_top_alerts(request: web.Request) -> web.StreamResponse:
+    """The most-followed alert words: `{"alerts": [{"words", "chats"}], "chats", "total"}`;
+    `?limit=` up to 100."""
+    services = request.app[CONTEXT].services
+    limit = request.query.get("limit", str(TOP_ALERTS))
+    if not limit.isdigit() or not 1 <= int(limit) <= TOP_ALERTS_MOST:
+        raise ApiError(400, f"limit must be a number from 1 to {TOP_ALERTS_MOST}")
+    store = AlertStore(services.redis, services.store.keys)
+    stats = await store.stats(services.settings.topics)
+    top = await store.top_words(int(limit))
+    return json_answer(
+        {
+            "alerts": [{"words": words, "chats": chats} for words, chats in top],
+            "chats": stats.chats,
+            "total": stats.alerts,
+            "topics": stats.topics,
+        }
+    )

@@ -27,7 +27,7 @@ from aiohttp.typedefs import Handler
 from redis.exceptions import RedisError
 
 from bot.config import ConfigError
-from bot.web.api import behind_token, get_delivery, post_articles, post_breaking
+from bot.web.api import behind_token, get_delivery, get_top_alerts, post_articles, post_breaking
 from bot.web.context import (
     CODE_ROUTE,
     CONTEXT,
@@ -77,6 +77,7 @@ def web_app(ctx: WebContext) -> web.Application:
     app.router.add_post("/api/articles", behind_token(post_articles))
     app.router.add_post("/api/breaking", behind_token(post_breaking))
     app.router.add_get("/api/deliveries/{id:[0-9]{1,18}}", behind_token(get_delivery))
+    app.router.add_get("/api/alerts/top", behind_token(get_top_alerts))
     if ctx.updates is not None:
         for path in webhook_paths(ctx.settings):
             app.router.add_post(path, telegram_webhook)
