@@ -247,3 +247,15 @@ async def test_photos_and_rich_messages_show_in_the_chat() -> None:
             assert shown["rich"] == rich
     finally:
         await runner.cleanup()
+
+
+async def test_a_reader_added_from_the_page_talks_to_the_bot(on_redis_6: str) -> None:
+    async with aiohttp.ClientSession(on_redis_6) as session:
+        async with session.post("/sandbox/api/readers", json={}) as answer:
+            reader = await answer.json()
+        async with session.get("/sandbox/api/state") as answer:
+            state = await answer.json()
+    assert {"id": reader["id"], "name": reader["name"]} in state["readers"]
+    assert reader["id"] in [chat["id"] for chat in state["chats"] if chat["kind"] == "private"]
+    messages = await _say(on_redis_6, reader["id"], "/start")
+    assert "/latest" in messages[-1]["text"]

@@ -7,6 +7,7 @@ Screenshots of each step go to a folder the test prints, to be looked at."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -47,9 +48,15 @@ READER = READERS[0]
 
 
 @pytest.fixture(scope="module")
-def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("sandbox-screenshots")
-    print(f"\nscreenshots of the sandbox: {folder}")
+def screenshots(request: pytest.FixtureRequest) -> Path:
+    """.pytest_cache/d/sandbox-screenshots (not committed), emptied first; printed."""
+    assert request.config.cache is not None
+    folder = Path(request.config.cache.mkdir("sandbox-screenshots"))
+    for old in folder.glob("*.png"):
+        old.unlink()
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        print(f"\nscreenshots of the sandbox: {folder}")
     return folder
 
 

@@ -169,7 +169,12 @@ function showMessages(messages) {
   if (!elements.length) {
     const empty = document.createElement("div");
     empty.className = "empty";
-    empty.textContent = chatOf(view.chat).kind === "channel" ? "هنوز پستی نیست" : "هنوز پیامی نیست؛ /start را بفرستید";
+    const hints = {
+      channel: "هنوز پستی نیست",
+      group: "هنوز پیامی نیست؛ /latest را بفرستید یا با 🔍 خبری را اینجا بفرستید",
+      admin: "هنوز پیامی نیست؛ /start، /breaking یا /stats را بفرستید",
+    };
+    empty.replaceChildren(withCommands(hints[chatOf(view.chat).kind] || "هنوز پیامی نیست؛ /start را بفرستید", true));
     elements.push(empty);
   }
   box.replaceChildren(...elements);
