@@ -259,3 +259,54 @@ async def test_a_reader_added_from_the_page_talks_to_the_bot(on_redis_6: str) ->
     assert reader["id"] in [chat["id"] for chat in state["chats"] if chat["kind"] == "private"]
     messages = await _say(on_redis_6, reader["id"], "/start")
     assert "/latest" in messages[-1]["text"]
+
+
+async def _press(base: str, user: int, chat: int, message: dict[str, Any], label: str) -> None:
+    [data] = [
+        b["callback_data"]
+        for row in message["reply_markup"]["inline_keyboard"]
+        for b in row
+        if b["text"] == label
+    ]
+    body = {"user_id": user, "chat_id": chat, "message_id": message["message_id"], "data": data}
+    async with (
+        aiohttp.ClientSession(base) as session,
+        session.post("/sandbox/api/press", json=body) as answer,
+    ):
+        assert answer.status == 200, await answer.text()
+
+
+async def _breaking(base: str, title: str) -> None:
+    """The admin sends a breaking item and presses ✅; until the report."""
+    question = (await _say(base, ADMIN.id, f"/breaking {title}\nمتن خبر."))[-1]
+    await _press(base, ADMIN.id, ADMIN.id, question, "✅ ارسال")
+    async with aiohttp.ClientSession(base) as session:
+        await _until(session, ADMIN.id, lambda m: "تمام شد" in m[-1]["text"])
+
+
+def test_subscriptions_outlive_a_restart_of_the_sandbox(tmp_path: Path) -> None:
+    dead = {"KHABAR_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "KHABAR_REDIS_PREFIX": "k"}
+    with sandbox_process(tmp_path, env=dead) as first:
+        added = asyncio.run(_add_reader(first.base))
+        asyncio.run(_say(first.base, added, "/subscribe"))
+        assert first.stop() == 0
+    with sandbox_process(tmp_path, env=dead) as second:
+        asyncio.run(_breaking(second.base, "خبر فوری پس از راه‌اندازی دوباره"))
+        added_again = asyncio.run(_add_reader(second.base))
+        assert added_again == added  # the same reader, on the page again
+        shown = asyncio.run(_state_of(second.base, added))
+        assert "خبر فوری پس از راه‌اندازی دوباره" in shown[-1]["text"]
+        assert second.stop() == 0
+
+
+async def _add_reader(base: str) -> int:
+    async with (
+        aiohttp.ClientSession(base) as session,
+        session.post("/sandbox/api/readers", json={}) as answer,
+    ):
+        return int((await answer.json())["id"])
+
+
+async def _state_of(base: str, chat: int) -> list[dict[str, Any]]:
+    async with aiohttp.ClientSession(base) as session:
+        return await _state(session, chat)

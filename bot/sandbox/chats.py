@@ -67,6 +67,9 @@ class SandboxTelegram(FakeTelegram):
         """Callback answers by query id (what the page shows after a press)."""
         for reader in READERS:
             self.add_reader(reader)
+        # Readers added in an earlier run may still be subscribed (Redis keeps them): their
+        # chats stay known, so a delivery reaches them rather than unsubscribing them.
+        self.add_private_chats(range(READERS[0].id, READERS[0].id + MAX_READERS))
         self.add_private_chats([ADMIN.id])
         self.add_group(GROUP_ID)
         self.admins[GROUP_ID].add(READERS[0].id)
