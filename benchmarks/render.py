@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/render.py [--iterations N]
 
-Prints articles/s for parsing raw pages, cards/s for rendering parsed articles, and µs per card,
+Prints articles/s for parsing raw pages, cards/s for rendering parsed articles (the readers'
+card, and each channel/broadcast style: text, photo with a picture, rich), and µs per card,
 in CPU time of this process (one core), so other work on the machine does not count.
 """
 
@@ -16,8 +17,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.news.article import Image  # noqa: E402
 from bot.news.card import render  # noqa: E402
 from bot.news.parse import parse_text  # noqa: E402
+from bot.news.styles import Style, payloads  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "articles"
 
@@ -39,13 +42,24 @@ def measure(iterations: int) -> dict[str, float]:
     render_seconds = time.process_time() - start
 
     count = iterations * len(pages)
-    return {
+    result = {
         "articles": count,
         "parse_per_second": count / parse_seconds,
         "render_per_second": count / render_seconds,
         "us_per_card": render_seconds / count * 1e6,
         "us_per_parse": parse_seconds / count * 1e6,
     }
+    picture = Image(url="https://images.example.ir/1.jpg", caption="عکس خبر", credit="ایرنا")
+    pictured = [article.model_copy(update={"image": picture}) for article in articles]
+    for style in Style:
+        start = time.process_time()
+        for _ in range(iterations):
+            for article in pictured:
+                payloads(article, style)
+        seconds = time.process_time() - start
+        result[f"{style.value}_per_second"] = count / seconds
+        result[f"us_per_{style.value}"] = seconds / count * 1e6
+    return result
 
 
 def main() -> None:
@@ -62,6 +76,11 @@ def main() -> None:
         f"render:          {result['render_per_second']:>10,.0f} cards/s "
         f"({result['us_per_card']:.1f} µs per card)"
     )
+    for style in Style:
+        print(
+            f"{style.value + ' style:':<17}{result[style.value + '_per_second']:>10,.0f} cards/s "
+            f"({result['us_per_' + style.value]:.1f} µs per card)"
+        )
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     feed_timeout: float = Field(default=20, gt=0)
     feed_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     feed_allow_private: bool = False
+    channel_card: Literal["photo", "text", "rich"] = "photo"
+    broadcast_card: Literal["photo", "text", "rich"] = "photo"
+    rich_messages: bool = True
     topics: Annotated[list[str], NoDecode] = Field(default_factory=list)
     alerts_per_hour: int = Field(default=5, ge=1, le=60)
     alert_digest_hour: int = Field(default=20, ge=0, le=23)

@@ -20,6 +20,12 @@ RATE_LIMITED = Counter(
 OUTBOX_DEPTH = Gauge(
     "khabar_outbox_depth", "Entries waiting or in progress in the outbox", registry=REGISTRY
 )
+CARD_FALLBACKS = Counter(
+    "khabar_card_fallbacks",
+    "Photo or rich cards sent as text instead (the picture or the rich message was refused)",
+    ["kind"],
+    registry=REGISTRY,
+)
 FEED_POLLS = Counter("khabar_feed_polls", "Feed polls, by result", ["result"], registry=REGISTRY)
 FEED_ARTICLES = Counter("khabar_feed_articles", "Articles stored from feeds", registry=REGISTRY)
 SEARCH_SECONDS = Histogram(

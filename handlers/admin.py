@@ -35,6 +35,7 @@ from handlers.common import (
     say,
     send_card,
 )
+from handlers.photos import admin_photo
 from storage.deliveries import Delivery, Kind, Status
 from storage.subscribers import ChatKind
 
@@ -75,6 +76,10 @@ async def breaking(update: Update, context: Context) -> None:
                 datetime.now(TEHRAN),
                 name=replied.document.file_name or "file",
             )
+        elif replied is not None and replied.photo and replied.caption:
+            article = parse_breaking(replied.caption, datetime.now(TEHRAN))
+            image = await admin_photo(replied, context.services)
+            article = article.model_copy(update={"image": image})
         elif replied is not None and (replied.text or replied.caption):
             article = parse_breaking(replied.text or replied.caption or "", datetime.now(TEHRAN))
         elif text:
@@ -248,7 +253,7 @@ async def _send_breaking(message: Message, context: Context, article: Article) -
         services.outbox,
         services.settings,
         article,
-        await card_with_buttons(services, article),
+        await card_with_buttons(services, article, services.settings.broadcast_card),
         message.chat_id,
     )
     if delivery is None:
@@ -293,7 +298,7 @@ async def _post(message: Message, context: Context, article: Article) -> None:
         services.outbox,
         services.settings,
         article,
-        await card_with_buttons(services, article),
+        await card_with_buttons(services, article, services.settings.channel_card),
         message.chat_id,
     )
     if delivery is None:

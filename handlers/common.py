@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram.constants import ChatType
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
 
 from bot.news.article import Article
+from bot.news.styles import Style
 from bot.services import BotData, Services
 from handlers import texts, views
-from handlers.callbacks import Callback
+from handlers.callbacks import Action, Callback
 from storage.shortlinks import ShortLinks
 
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -83,14 +85,28 @@ async def stale_button(update: Update, context: Context) -> None:
 
 
 # Cards ------------------------------------------------------------------------------------------
-async def card_with_buttons(services: Services, article: Article) -> list[dict[str, Any]]:
-    """The card's messages, the buttons under the last one."""
+async def card_with_buttons(
+    services: Services, article: Article, style: str | None = None
+) -> list[dict[str, Any]]:
+    """The card's messages, the buttons under the last one: the readers' card, or with a
+    `style` (text, photo, rich: KHABAR_CHANNEL_CARD / KHABAR_BROADCAST_CARD) the one message
+    of channels and broadcasts; a photo or rich card carries its text card as ``fallback``
+    (bot/delivery/media.py sends it when Telegram refuses the picture or the rich message)."""
     store = services.store
-    payloads = await store.card(article)
     markup = card_buttons(store.links, article, await store.links.code(article.id))
+    buttons = markup if markup["inline_keyboard"] else None
+    if style is not None:
+        [payload] = await store.styled_card(article, Style(style))
+        payload = {**payload, "reply_markup": buttons}
+        if payload["method"] != "sendMessage":
+            [text] = await store.styled_card(article, Style.TEXT)
+            fallback = {k: v for k, v in text.items() if k != "method"}
+            payload["fallback"] = {**fallback, "reply_markup": buttons}
+        return [payload]
+    payloads = await store.card(article)
     last = len(payloads) - 1
     return [
-        {**payload, "reply_markup": markup if n == last and markup["inline_keyboard"] else None}
+        {**payload, "reply_markup": buttons if n == last else None}
         for n, payload in enumerate(payloads)
     ]
 
@@ -106,6 +122,17 @@ async def send_card(message: Message, context: Context, article_id: str) -> bool
     article = await context.services.store.get(article_id)
     if article is None:
         return False
-    for payload in await card_with_buttons(context.services, article):
+    payloads = await card_with_buttons(context.services, article)
+    if message.chat.type == ChatType.PRIVATE:
+        payloads[-1] = with_full_text(payloads[-1], article.id)
+    for payload in payloads:
         await reply(message, payload)
     return True
+
+
+def with_full_text(payload: dict[str, Any], article_id: str) -> dict[str, Any]:
+    """The card's last payload with «📖 متن کامل» (the whole article) under its buttons."""
+    rows = list((payload.get("reply_markup") or {}).get("inline_keyboard", []))
+    data = Callback(Action.FULL_TEXT, article_id).data()
+    button = {"text": texts.FULL_TEXT, "callback_data": data}
+    return {**payload, "reply_markup": {"inline_keyboard": [*rows, [button]]}}

@@ -31,6 +31,7 @@ from handlers.common import (
     say,
     send_card,
 )
+from handlers.fulltext import send_full_text
 from storage.subscribers import ChatKind
 
 PAGE_SIZE = 10
@@ -186,6 +187,16 @@ async def open_article(update: Update, context: Context) -> None:
         await say(message, texts.ARTICLE_GONE)
 
 
+async def full_text(update: Update, context: Context) -> None:
+    """«📖 متن کامل» under a card: the whole article (handlers/fulltext.py)."""
+    if (press := await pressed(update)) is None:
+        return
+    query, callback, message = press
+    await query.answer()
+    if not await send_full_text(message, context, callback.value):
+        await say(message, texts.ARTICLE_GONE)
+
+
 async def turn_page(update: Update, context: Context) -> None:
     """◀️ / ▶️ under a list (/latest or a search): the list message shows that page."""
     if (press := await pressed(update)) is None:
@@ -257,6 +268,7 @@ def register(application: KhabarApplication) -> None:
             CommandHandler("subscribe", subscribe),
             CommandHandler("unsubscribe", unsubscribe),
             CallbackQueryHandler(open_article, pattern=Action.OPEN_ARTICLE.pattern),
+            CallbackQueryHandler(full_text, pattern=Action.FULL_TEXT.pattern),
             CallbackQueryHandler(turn_page, pattern=Action.LATEST_PAGE.pattern),
             CallbackQueryHandler(turn_page, pattern=Action.SEARCH_PAGE.pattern),
             MessageHandler(

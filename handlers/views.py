@@ -106,6 +106,8 @@ def inline_result(
     }
     if buttons["inline_keyboard"]:
         result["reply_markup"] = buttons
+    if article.image is not None:  # the article's picture beside its title in the list
+        result["thumbnail_url"] = article.image.url
     return result
 
 

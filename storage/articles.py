@@ -22,6 +22,8 @@ from redis.commands.core import AsyncScript
 
 from bot.news.article import TEHRAN, Article
 from bot.news.card import CARD_VERSION, payloads
+from bot.news.styles import Style
+from bot.news.styles import payloads as styled_payloads
 from storage.keys import Keys
 from storage.postings import Fields, analyze, analyze_fields, fields, postings, telling
 from storage.redis import awaited
@@ -29,6 +31,8 @@ from storage.search import Hit, SearchIndex
 from storage.shortlinks import ShortLinks
 
 NEW_ARTICLES_KEPT = 10_000
+STYLED_CARD_TTL = 7 * 24 * 3600
+"""Seconds a channel/broadcast card is cached (a card is posted once, opened for days)."""
 """The new-articles stream is trimmed to about this many entries."""
 
 
@@ -411,6 +415,17 @@ class ArticleStore:
             removed += await self.delete_many(expired[start : start + batch])
         await self.search.compact()
         return removed
+
+    async def styled_card(self, article: Article, style: Style) -> list[dict[str, Any]]:
+        """The card in a channel/broadcast style (bot/news/styles.py), cached per version of
+        the article for a week."""
+        digest = fingerprint(article.model_dump_json())[:16]
+        key = self.keys.styled_card(article.id, CARD_VERSION, style.value, digest)
+        if (raw := await self.redis.get(key)) is not None:
+            return list(json.loads(raw))
+        rendered = styled_payloads(article, style)
+        await self.redis.set(key, json.dumps(rendered, ensure_ascii=False), ex=STYLED_CARD_TTL)
+        return rendered
 
     async def card(self, article: Article) -> list[dict[str, Any]]:
         """The card's sendMessage payloads, rendered once per layout version and cached for

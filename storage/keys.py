@@ -36,6 +36,10 @@ class Keys:
         uploads it once."""
         return self._key("photo", digest)
 
+    def photo_bytes(self, name: str) -> str:
+        """String: an admin's photo (its bytes), served at /photos/<name>.jpg."""
+        return self._key("photo-bytes", name)
+
     # Short links --------------------------------------------------------------------------
     def short_code(self, code: str) -> str:
         """String: khabar's own short code → article id."""

@@ -18,6 +18,7 @@ import pytest
 
 from bot.news.parse import parse_file
 from bot.news.persian import to_ascii_digits
+from bot.news.styles import Style
 from handlers import texts, views
 from handlers.callbacks import Action, Callback
 from storage.deliveries import Delivery, Status
@@ -287,7 +288,11 @@ async def test_an_admins_txt_file_is_stored_offered_and_published_to_the_channel
         assert stored.lead == article.lead and stored.paragraphs == article.paragraphs
         assert card[0].text.startswith(article.title)
         assert [sent.html for sent in card] == [p["text"] for p in await h.store.card(stored)]
-        assert [button["text"] for button in card[-1].buttons] == [texts.READ_MORE, texts.SHARE]
+        assert [button["text"] for button in card[-1].buttons] == [
+            texts.READ_MORE,
+            texts.SHARE,
+            texts.FULL_TEXT,  # a private chat: the whole article, too
+        ]
         code = await h.store.links.code(article.id)
         assert code is not None
         assert question.text == texts.PREVIEW_ARTICLE.format(title=article.title, code=code)
@@ -302,7 +307,9 @@ async def test_an_admins_txt_file_is_stored_offered_and_published_to_the_channel
         await finished(h, progress)
         assert progress.text.splitlines()[0] == "📢 انتشار در کانال‌ها، ارسال شماره ۱ تمام شد."
         in_channel = telegram.chat(CHANNEL_ID)
-        assert [sent.text for sent in in_channel] == [sent.text for sent in card]
+        # The channel's card (KHABAR_CHANNEL_CARD: photo, and text without a picture).
+        [posted] = await h.store.styled_card(stored, Style.TEXT)
+        assert [sent.html for sent in in_channel] == [posted["text"]]
         [again] = await h.send(ADMIN, f"/post {code}")
         assert again.text == texts.ALREADY_POSTED
         before = len(telegram.messages[ADMIN.id])

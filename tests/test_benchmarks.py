@@ -23,6 +23,8 @@ def test_render_benchmark_prints_parse_and_render_rates() -> None:
     )
     assert "articles/s" in result.stdout
     assert "cards/s" in result.stdout and "µs per card" in result.stdout
+    for style in ("text", "photo", "rich"):
+        assert f"{style} style:" in result.stdout
 
 
 def test_persian_benchmark_prints_speed_and_repair_quality() -> None:

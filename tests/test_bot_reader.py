@@ -48,7 +48,7 @@ async def test_start_with_a_deep_link_opens_the_card(harness: Harness) -> None:
     code = await harness.store.links.code("265240")
     [card] = await harness.send(READER, f"/start {code}")
     assert card.text.startswith("گسترش همکاری کلان‌شهرهای ایران و چین")
-    assert [b["text"] for b in card.buttons] == [texts.READ_MORE, texts.SHARE]
+    assert [b["text"] for b in card.buttons] == [texts.READ_MORE, texts.SHARE, texts.FULL_TEXT]
     assert card.buttons[1]["switch_inline_query"] == code
     [missing] = await harness.send(READER, "/start nothere")
     assert missing.text == texts.NOT_FOUND

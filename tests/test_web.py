@@ -25,6 +25,7 @@ from yarl import URL
 
 from bot.app.build import services_for
 from bot.config import ConfigError, Settings, load_settings
+from bot.delivery.channels import CardMaker
 from bot.news.article import Article
 from bot.news.parse import parse_file
 from bot.services import Services
@@ -112,7 +113,7 @@ async def serving(
     services: Services | None = None,
     *,
     webhook: bool = False,
-    card: Callable[[Article], Awaitable[list[dict[str, Any]]]] | None = None,
+    card: CardMaker | None = None,
     on_update: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Web]:
@@ -128,8 +129,8 @@ async def serving(
         settings = services.settings.model_copy(update={**SETTINGS, **overrides})
     found = services
 
-    async def default_card(item: Article) -> list[dict[str, Any]]:
-        return await card_with_buttons(found, item)
+    async def default_card(article: Article, style: str | None = None) -> list[dict[str, Any]]:
+        return await card_with_buttons(found, article, style)
 
     box: list[Web] = []
 
@@ -492,7 +493,7 @@ async def test_an_unknown_delivery_is_a_404(web: Web) -> None:
 
 
 async def test_an_unexpected_failure_is_logged_and_a_500(caplog: pytest.LogCaptureFixture) -> None:
-    async def broken(item: Article) -> list[dict[str, Any]]:
+    async def broken(article: Article, style: str | None = None) -> list[dict[str, Any]]:
         raise RuntimeError("the card maker broke")
 
     async with serving(card=broken) as web:

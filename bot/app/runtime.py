@@ -64,6 +64,7 @@ class Runtime:
             batch=DELIVERY_BATCH,
             claim_after=settings.delivery_claim_seconds,
             max_backoff=settings.retry_max_seconds,
+            allow_private_pictures=settings.feed_allow_private,
         )
         await deliverer.bot.initialize()
         await deliverer.start()

@@ -51,8 +51,8 @@ async def _run(settings: Settings) -> None:
 def card_maker(services: Services) -> CardMaker:
     """An article → its card with buttons (what channels and the API send)."""
 
-    async def card(article: Article) -> list[dict[str, Any]]:
-        return await card_with_buttons(services, article)
+    async def card(article: Article, style: str | None = None) -> list[dict[str, Any]]:
+        return await card_with_buttons(services, article, style)
 
     return card
 

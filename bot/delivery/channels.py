@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
@@ -23,8 +23,16 @@ from storage.outbox import Outbox
 log = logging.getLogger("khabar.delivery")
 
 POSTER_LEASE = 15.0
-CardMaker = Callable[[Article], Awaitable[list[dict[str, Any]]]]
-"""An article → the payloads of its card with buttons (handlers know the button texts)."""
+
+
+class CardMaker(Protocol):
+    """An article → the payloads of its card with buttons (handlers know the button texts):
+    the readers' card, or with a style (text, photo, rich) the one message of channels and
+    broadcasts."""
+
+    def __call__(
+        self, article: Article, style: str | None = None
+    ) -> Awaitable[list[dict[str, Any]]]: ...
 
 
 @dataclass
@@ -80,7 +88,7 @@ class ChannelPoster:
         article = await self.store.get(article_id)
         if article is None or article.breaking or not self.recent(article):
             return False
-        messages = await self.card(article)
+        messages = await self.card(article, self.settings.channel_card)
         return await post_to_channels(self.outbox, self.settings, article, messages) is not None
 
     def recent(self, article: Article) -> bool:

@@ -43,6 +43,7 @@ from telegram.error import (
 from telegram.warnings import PTBUserWarning
 
 from bot import metrics
+from bot.delivery.media import Media
 from storage.outbox import Outbox
 from storage.ratelimit import RateLimiter
 from storage.redis import backoff
@@ -51,7 +52,9 @@ from storage.subscribers import Subscribers
 log = logging.getLogger("khabar.delivery")
 # Workers send the stored Bot API payload with Bot.do_api_request (see Sender.send_message);
 # python-telegram-bot suggests its typed method for that, which costs twice the CPU.
-warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
+warnings.filterwarnings(
+    "ignore", message=r"Please use 'Bot\.send(Message|Photo)'", category=PTBUserWarning
+)
 
 FIRST_BACKOFF = 0.5
 """Seconds before the first retry after a network error; doubled for each one after."""
@@ -62,6 +65,10 @@ STALLED_AFTER = 1.5
 than one normally)."""
 PROBE_TIMEOUT = 5.0
 NETWORK_QUIET = 10.0
+
+
+def _to(chat: str, fallback: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if fallback is None else {"chat_id": chat, **fallback}
 
 
 def _maybe_carried_out(error: NetworkError) -> bool:
@@ -117,6 +124,12 @@ class Sender:
     _probe: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
     _warned_at: float = field(default=-NETWORK_QUIET, init=False)
     _failed_since: int = field(default=0, init=False)
+    allow_private_pictures: bool = False
+    """Pictures khabar downloads itself may be at private addresses (tests)."""
+    media: Media = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.media = Media(self.outbox.redis, self.outbox.keys, self.allow_private_pictures)
 
     async def attempt(self, chat: str, call: Call, slot: Slot, delivery_id: str) -> Attempt:
         """`call` in `chat` until it succeeds or is refused, or the policy gives up."""
@@ -198,19 +211,43 @@ class Sender:
                     await asyncio.sleep(backoff(failures - 1, self.first_backoff, self.max_backoff))
 
     def send_message(self, payload: dict[str, Any]) -> Call:
-        """sendMessage with the stored payload as it is (it was built for the Bot API): no
+        """The stored payload as it is (it was built for the Bot API) with its ``method``
+        (sendMessage when it names none; sendPhoto and sendRichMessage through
+        bot/delivery/media.py, which falls back to the payload's ``fallback`` text): no
         Telegram objects are built for it or for the answer, which halves the CPU of a send."""
-        fields = {key: value for key, value in payload.items() if value is not None}
+        method = payload.get("method", "sendMessage")
+        fallback = payload.get("fallback")
+        fields = {
+            key: value
+            for key, value in payload.items()
+            if value is not None and key not in ("method", "fallback")
+        }
         if self.paid:
             fields["allow_paid_broadcast"] = True
+            if fallback is not None:
+                fallback = {**fallback, "allow_paid_broadcast": True}
 
         async def send(chat: str) -> int:
-            message = await self.bot.do_api_request(
-                "sendMessage", api_kwargs={"chat_id": chat, **fields}
-            )
+            if method == "sendPhoto":
+                message = await self.media.send_photo(
+                    self._post, {"chat_id": chat, **fields}, _to(chat, fallback)
+                )
+            elif method == "sendRichMessage":
+                message = await self.media.send_rich(
+                    self._post, {"chat_id": chat, **fields}, _to(chat, fallback)
+                )
+            else:
+                message = await self.bot.do_api_request(
+                    method, api_kwargs={"chat_id": chat, **fields}
+                )
             return int(message["message_id"])
 
         return send
+
+    async def _post(self, method: str, fields: dict[str, Any]) -> dict[str, Any]:
+        message = await self.bot.do_api_request(method, api_kwargs=fields)
+        assert isinstance(message, dict)
+        return message
 
     def delete_message(self, message_id: int) -> Call:
         async def delete(chat: str) -> None:

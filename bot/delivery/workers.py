@@ -65,6 +65,8 @@ class Deliverer:
     name: str = field(default_factory=holder_name)
     grace: float = STOP_GRACE
     """Seconds a stopping process gives messages already on their way."""
+    allow_private_pictures: bool = False
+    """Pictures of photo cards khabar downloads itself may be at private addresses."""
     _outage: Outage = field(init=False)
     _gate: Gate = field(init=False)
     _sender: Sender = field(init=False)
@@ -94,6 +96,7 @@ class Deliverer:
             self.paid,
             first_backoff=min(FIRST_BACKOFF, self.max_backoff),
             max_backoff=self.max_backoff,
+            allow_private_pictures=self.allow_private_pictures,
         )
         self._sent = Batcher(self.outbox.mark_sent)
         self._done = Batcher(self._finish)

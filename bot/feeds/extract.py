@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import lxml.etree
 import lxml.html
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from bot.feeds.rss import Item
 
 MAX_TAGS = 20
+MAX_IMAGE_URL = 2_000
 _LINK_CODE = re.compile(r"/(?:news|fa/news)/(\d{3,12})(?:/|$)")
 _LINK = re.compile(r"^https?://[^\s<>\"]+$")
 _ASCII_SPACE = re.compile(r"[ \t\r\f\v]+")
@@ -78,6 +79,8 @@ def _has_class(name: str) -> str:
 _NASTOOH_TITLE = f"//h1[{_has_class('title')}]"
 _NASTOOH_LEAD = f"//*[{_has_class('introtext')}]"
 _NASTOOH_BODY = f"//*[{_has_class('item-body')}]//*[{_has_class('item-text')}]"
+_OG_IMAGE = "//meta[@property='og:image' or @name='og:image' or @name='twitter:image']/@content"
+_NASTOOH_IMAGE = f"//*[{_has_class('item-img')}]//img/@src"
 _NASTOOH_TAGS = f"//*[{_has_class('tags')}]//a"
 _NASTOOH_CODE = f"//*[{_has_class('item-code')}]"
 _NASTOOH_SHORT_LINK = (
@@ -97,6 +100,8 @@ class Page:
     code: str | None = None
     short_link: str | None = None
     published: date | None = None
+    image: str | None = None
+    """The page's picture: og:image, else the Nastooh lead image (absolute http(s))."""
 
 
 def html_lines(html: str) -> list[str]:
@@ -233,7 +238,17 @@ def read_page(response: Response) -> Page | None:
     page = nastooh_page(tree)
     if page is None or not (page.lead or page.paragraphs):
         page = generic_page(tree, response.url)
+    if page is not None:
+        page.image = page_image(tree, response.url)
     return page
+
+
+def page_image(tree: Any, url: str) -> str | None:
+    """og:image (or twitter:image), else the Nastooh lead image, as an absolute http(s) URL."""
+    for found in (*tree.xpath(_OG_IMAGE), *tree.xpath(_NASTOOH_IMAGE)):
+        if link := clean_link(urljoin(url, str(found).strip())):
+            return link
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -247,6 +262,10 @@ def _tags(values: Iterable[str]) -> list[str]:
         if tag and search_key(tag) not in tags:
             tags[search_key(tag)] = tag
     return list(tags.values())[:MAX_TAGS]
+
+
+def _image(url: str | None) -> dict[str, str] | None:
+    return {"url": url} if url and len(url) <= MAX_IMAGE_URL else None
 
 
 def _article_id(item: Item, code: str | None) -> str:
@@ -279,6 +298,7 @@ def page_article(page: Page, item: Item, source: str | None) -> Article:
             "url": item.link or parsed.url,
             "published": item.published or parsed.published or page.published,
             "tags": _tags(page.tags or item.tags),
+            "image": _image(item.image or page.image),
         }
     )
 
@@ -298,5 +318,6 @@ def item_article(item: Item, source: str | None) -> Article:
             "published": item.published,
             "url": item.link,
             "tags": _tags(item.tags),
+            "image": _image(item.image),
         }
     )

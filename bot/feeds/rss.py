@@ -5,6 +5,7 @@ items the poller makes articles of; when to poll a feed next.
 from __future__ import annotations
 
 import contextlib
+import html
 import io
 import ipaddress
 import re
@@ -23,6 +24,8 @@ from bot.news.parse import source_of
 MAX_DELAY = 6 * 3600.0
 """Seconds: the longest wait between two polls of a feed, whatever its errors or <ttl> say."""
 _ASCII_SPACE = re.compile(r"[ \t\r\f\v]+")
+_DESCRIPTION_IMAGE = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*["']([^"']+)["']""", re.I)
+_IMAGE_PATH = re.compile(r"\.(?:jpe?g|png|webp|gif)$", re.I)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class Item:
     """The summary (or full content, when the feed carries it) as lines, HTML stripped."""
     published: datetime | None
     tags: list[str]
+    image: str | None = None
+    """The item's picture: media:content, an image enclosure, else media:thumbnail."""
 
 
 def parse_feed(response: Response) -> Any:
@@ -113,6 +118,32 @@ def _entry_date(entry: Any) -> datetime | None:
         return None
 
 
+def _is_image(kind: object, medium: object, url: str) -> bool:
+    if str(medium or "") == "image" or str(kind or "").startswith("image/"):
+        return True
+    return not kind and not medium and bool(_IMAGE_PATH.search(urlsplit(url).path))
+
+
+def _entry_image(entry: Any) -> str | None:
+    """media:content (an image), else an image enclosure, else media:thumbnail, else an
+    <img> in the description."""
+    candidates = [
+        media.get("url")
+        for media in entry.get("media_content", [])
+        if _is_image(media.get("type"), media.get("medium"), str(media.get("url", "")))
+    ]
+    candidates += [
+        link.get("href")
+        for link in entry.get("links", [])
+        if link.get("rel") == "enclosure" and str(link.get("type", "")).startswith("image/")
+    ]
+    candidates += [thumb.get("url") for thumb in entry.get("media_thumbnail", [])]
+    # Many Persian feeds put the picture at the head of the description instead.
+    if found := _DESCRIPTION_IMAGE.search(str(entry.get("summary") or "")):
+        candidates.append(html.unescape(found.group(1)))
+    return next((clean for value in candidates if (clean := clean_link(value))), None)
+
+
 def feed_items(parsed: Any) -> list[Item]:
     """The entries of a parsed feed, in its order, each once."""
     items: dict[str, Item] = {}
@@ -135,5 +166,6 @@ def feed_items(parsed: Any) -> list[Item]:
             summary=summary,
             published=_entry_date(entry),
             tags=[t for t in tags if t],
+            image=_entry_image(entry),
         )
     return list(items.values())

@@ -126,7 +126,7 @@ class _Compact:
 
     def quotes(self) -> None:
         shown = 0
-        for quote in sorted(self.article.quotes, key=lambda q: len(q.text)):
+        for quote in self.article.quotes:  # in story order: the first say the most
             if shown == _MAX_QUOTES:
                 break
             text = shorten(quote.text, _SHORT_QUOTE)

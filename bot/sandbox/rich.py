@@ -279,6 +279,8 @@ def parse_rich_html(markup: str) -> RichParsed:
             continue
         if self_closing:
             raise _refused(f'tag "{name}" must be closed at byte offset {offset}')
+        if name == "cite":
+            text.append("\n")  # a credit reads on a line of its own
         stack.append(_Open(name))
         if len(stack) > MAX_DEPTH:
             raise _refused(f"nesting deeper than {MAX_DEPTH} levels")

@@ -282,7 +282,11 @@ async def post_breaking(request: web.Request) -> web.StreamResponse:
             delivery=sent,
         )
     delivery = await start_breaking(
-        ctx.services.outbox, ctx.settings, article, await ctx.card(article), None
+        ctx.services.outbox,
+        ctx.settings,
+        article,
+        await ctx.card(article, ctx.settings.broadcast_card),
+        None,
     )
     if delivery is None:
         return json_answer(

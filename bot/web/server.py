@@ -39,6 +39,7 @@ from bot.web.context import (
 )
 from bot.web.links import not_found_page, open_short_link
 from bot.web.ops import healthz, metrics_page
+from bot.web.photos import PHOTO_ROUTE, serve_photo
 from bot.web.webhook import telegram_webhook, webhook_paths
 
 log = logging.getLogger("khabar.web")
@@ -81,6 +82,7 @@ def web_app(ctx: WebContext) -> web.Application:
     if ctx.updates is not None:
         for path in webhook_paths(ctx.settings):
             app.router.add_post(path, telegram_webhook)
+    app.router.add_get(PHOTO_ROUTE, serve_photo)
     app.router.add_get(CODE_ROUTE, open_short_link)
     return app
 

@@ -1,0 +1,58 @@
+"""«📖 متن کامل»: the whole article in the reader's chat, as one rich message (right to
+left: the picture, the title, the lead, the key points, every quote credited to its speaker,
+the body, the footer), or as text messages when KHABAR_RICH_MESSAGES=false or the Bot API
+refuses rich messages (an older self-hosted server: the refusal is logged once and
+remembered for a while)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from telegram import Message
+from telegram.error import BadRequest, EndPointNotFound, InvalidToken
+
+from bot.delivery.media import RICH_RETRY_AFTER, rich_refused
+from bot.news.card import render
+from bot.news.styles import Style
+from handlers.common import Context, reply
+
+log = logging.getLogger("khabar.handlers")
+
+TEXT_MESSAGES = 6
+"""The whole article as text takes at most this many messages."""
+
+
+class _RichRefusal:
+    """Until when rich messages go as text in this process (the Bot API refused one)."""
+
+    until = 0.0
+
+
+async def send_full_text(message: Message, context: Context, article_id: str) -> bool:
+    """The whole article in the message's chat; False when it is not stored."""
+    services = context.services
+    article = await services.store.get(article_id)
+    if article is None:
+        return False
+    if services.settings.rich_messages and time.monotonic() >= _RichRefusal.until:
+        [payload] = await services.store.styled_card(article, Style.RICH)
+        try:
+            await message.get_bot().do_api_request(
+                "sendRichMessage",
+                api_kwargs={"chat_id": message.chat_id, "rich_message": payload["rich_message"]},
+            )
+            return True
+        except (BadRequest, EndPointNotFound, InvalidToken) as error:
+            if not rich_refused(error):
+                raise
+            log.warning(
+                "the Bot API refused a rich message (%s); the whole article goes as text for "
+                "%.0f s",
+                error,
+                RICH_RETRY_AFTER,
+            )
+            _RichRefusal.until = time.monotonic() + RICH_RETRY_AFTER
+    for part in render(article, TEXT_MESSAGES):
+        await reply(message, part.payload())
+    return True
