@@ -170,6 +170,8 @@ async def private_text(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None or message.text is None or update.effective_user is None:
         return
+    if message.via_bot is not None and message.via_bot.id == context.bot.id:
+        return  # the reader chose one of our inline results here: the card is already there
     awaited = await context.services.sessions.awaited(message.chat_id, update.effective_user.id)
     if awaited != "search" and await open_links(message, context, message.text):
         return

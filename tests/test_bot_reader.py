@@ -132,6 +132,17 @@ async def test_a_pasted_short_link_opens_the_card_and_an_unknown_one_is_not_foun
     assert usage.text.startswith("پیوند کوتاه یا کد خبر را بعد از دستور بفرستید")
 
 
+async def test_an_inline_result_chosen_in_the_bots_own_chat_is_not_answered_again(
+    harness: Harness,
+) -> None:
+    await fill(harness)
+    code = await harness.store.links.code("265301")
+    await harness.telegram.send_text(READER, f"https://khabar.example.ir/{code}", via_bot=True)
+    [help_text] = await harness.send(READER, "/help")  # answered in turn: nothing came before
+    assert help_text.text.startswith("راهنمای «خبر»")
+    assert len(harness.telegram.chat(READER.id)) == 1
+
+
 async def test_plain_text_in_a_private_chat_is_a_search(harness: Harness) -> None:
     await fill(harness)
     [results] = await harness.send(READER, "کلانشهر")

@@ -339,12 +339,16 @@ class FakeTelegram:
         chat_id: int | None = None,
         chat_type: str | None = None,
         reply_to: Sent | dict[str, Any] | None = None,
+        via_bot: bool = False,
     ) -> dict[str, Any]:
         """A user writes `text` in a chat (their private chat with the bot by default),
         optionally as a reply to a message the bot sent (a `Sent`) or to a user's message (as
-        `send_text` or `send_document` returned it)."""
+        `send_text` or `send_document` returned it); `via_bot`: an inline result of the bot
+        the user chose, which Telegram posts as the user's message "via @bot"."""
         message = self._user_message(user, chat_id, chat_type, reply_to)
         message["text"] = text
+        if via_bot:
+            message["via_bot"] = await self._get_me({})
         if text.startswith("/"):
             message["entities"] = _command_entities(text)
         await self._push({"message": message})
