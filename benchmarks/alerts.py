@@ -145,8 +145,9 @@ async def measure(redis_url: str, count: int, articles: int, corpus: Corpus) -> 
             f"{per_second:6.0f} articles/s analysed and matched"
         )
     finally:
-        async for key in redis.scan_iter(match=f"{keys.prefix}:*", count=5000):
-            await redis.unlink(key)
+        found = [key async for key in redis.scan_iter(match=f"{keys.prefix}:*", count=5000)]
+        for start in range(0, len(found), 1000):
+            await redis.unlink(*found[start : start + 1000])
         await redis.aclose()
 
 

@@ -13,7 +13,8 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.news.article import Article
 from bot.news.persian import normalize, to_persian_digits
-from handlers import texts, views
+from handlers import alert_views as views
+from handlers import texts
 from handlers.callbacks import Action, Callback
 from handlers.common import Context, KhabarApplication, edit, pressed, reply, say
 from storage.alert_queue import AlertQueue

@@ -364,7 +364,7 @@ class AlertStore:
             records = await pipe.execute()
         named: dict[int, list[str]] = {}
         for chat, found in zip(chats, records, strict=True):
-            words = [json.loads(record)["text"] for record in found if record]
+            words = sorted(json.loads(record)["text"] for record in found if record)
             named[chat] = words + [r for r in reasons[chat] if r.startswith("#")]
         return {chat: names for chat, names in named.items() if names}
 

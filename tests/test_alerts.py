@@ -12,7 +12,8 @@ import pytest
 from bot.app.serve import card_maker
 from bot.delivery.alerts import AlertSender, AlertWording
 from bot.news.article import TEHRAN, Article
-from handlers import texts, views
+from handlers import alert_views as views
+from handlers import texts
 from storage.alert_terms import parse_alert
 from storage.alerts import AlertStore
 from tests.support.bot_harness import Harness, running_bot
@@ -133,7 +134,7 @@ async def test_two_alerts_matching_one_article_send_one_message() -> None:
         await h.store.save(news("k1", "زلزله در کرمان"))
         messages = await arrived(h, READER.id, 3)
         assert len(messages) == 3
-        assert messages[2].text.splitlines()[0] == "🔔 به‌خاطر هشدار: زلزله، «کرمان»"
+        assert messages[2].text.splitlines()[0] == "🔔 به‌خاطر هشدار: «کرمان»، زلزله"
 
 
 @pytest.mark.slow

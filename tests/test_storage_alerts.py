@@ -3,14 +3,23 @@ with the search analyser's folding, topics, held items and chats that are gone."
 
 from __future__ import annotations
 
+from typing import Any
+
 from redis.asyncio import Redis
 
+from bot.config import Settings
+from bot.delivery.alerts import AlertSender, AlertWording
 from bot.news.article import Article, KeyPoint
+from handlers import alert_views as views
+from handlers import texts
 from storage.alert_index import AlertIndex
-from storage.alert_queue import AlertQueue, Held
+from storage.alert_queue import AlertQueue, Held, Ready
 from storage.alert_terms import ArticleTerms, parse_alert
 from storage.alerts import MAX_ALERTS, Added, AlertingSubscribers, AlertStore, Refusal
+from storage.articles import ArticleStore
+from storage.deliveries import Kind
 from storage.keys import Keys
+from storage.outbox import Outbox
 from storage.subscribers import ChatKind
 
 
@@ -141,3 +150,50 @@ async def test_held_items_come_out_once_by_their_time(redis: Redis, keys: Keys) 
     assert await queue.due(250) == [(1, 200.0)]
     assert await queue.pending() == []  # the article's entry was acknowledged with them
     assert await queue.matched("q1")
+
+
+async def test_the_matchers_copy_follows_alerts_added_and_removed_anywhere(
+    redis: Redis, keys: Keys
+) -> None:
+    store = AlertStore(redis, keys)
+    index = AlertIndex(redis, keys)
+    await added(store, 1, "زلزله")
+    article = ArticleTerms.of(quake())
+    assert await index.matching(article) == [(1, (await store.alerts(1))[0].id)]
+    await added(store, 2, "«راه آهن»")  # by another process, say
+    assert sorted(chat for chat, _ in await index.matching(article)) == [1, 2]
+    await store.remove(1, (await store.alerts(1))[0].id)
+    assert [chat for chat, _ in await index.matching(article)] == [2]
+    # Changes trimmed past what the copy applied: it loads the index again.
+    await redis.xtrim(keys.alert_changes(), maxlen=0)
+    await added(store, 3, "کرمان")
+    assert sorted(chat for chat, _ in await index.matching(article)) == [2, 3]
+
+
+async def test_alerts_wait_while_a_breaking_item_is_delivered(redis: Redis, keys: Keys) -> None:
+    store = ArticleStore(redis, keys)
+    outbox = Outbox(redis, keys)
+    await store.save(quake(), announce=False)
+
+    async def card(article: Article, style: str | None = None) -> list[dict[str, Any]]:
+        return [{"text": article.title, "parse_mode": None}]
+
+    wording = AlertWording(views.with_reason, views.alert_digest, texts.DIGEST_DELIVERY)
+    sender = AlertSender(store, outbox, Settings(), card, wording)
+    ready = Ready("q1", "زلزله", [1, 2])
+    await sender.queue.file("q1", [ready], [], now=10.0)
+    breaking = await outbox.create(Kind.BREAKING, [{"text": "فوری"}], title="فوری", chats=["9"])
+    assert breaking is not None
+    assert await sender.release() == 0  # being put in the outbox
+    await outbox.enqueue(breaking.id)
+    assert await sender.release() == 0  # running
+    assert await sender.queue.ready_count() == 1
+    await outbox.cancel(breaking.id)
+    assert await sender.release() == 1
+    [alert] = [d for d in await outbox.active() if d.kind is Kind.ALERT]
+    assert alert.messages[0]["text"] == "🔔 به‌خاطر هشدار: زلزله\n\nزلزله‌ها در کرمان"
+    assert alert.total == 2
+    # Made again (a matcher that died before taking it off the list): nobody gets it twice.
+    await sender.queue.file("", [ready], [], now=11.0)
+    assert await sender.release() == 0
+    assert await sender.queue.ready_count() == 0

@@ -20,7 +20,7 @@ from bot.delivery.pauses import PauseReporter
 from bot.delivery.workers import Deliverer
 from bot.feeds.poller import FeedPoller
 from bot.services import Services
-from handlers import texts, views
+from handlers import alert_views, texts
 from handlers.views import pause_notice
 from storage.alerts import AlertingSubscribers
 
@@ -83,7 +83,9 @@ class Runtime:
             deliverer.bot, services.limiter, services.outbox, settings.admin_ids, pause_notice
         )
         pauses.start()
-        wording = AlertWording(views.with_reason, views.alert_digest, texts.DIGEST_DELIVERY)
+        wording = AlertWording(
+            alert_views.with_reason, alert_views.alert_digest, texts.DIGEST_DELIVERY
+        )
         alerts = AlertSender(services.store, services.outbox, settings, card, wording)
         alerts.start()
         return cls(deliverer, poster, feeds, pauses, alerts)
