@@ -44,14 +44,17 @@ from telegram.request import HTTPXRequest  # noqa: E402
 
 from benchmarks.bot import free_port, wait_until_up  # noqa: E402
 from bot.delivery.start import enqueue_if_free  # noqa: E402
-from bot.news.article import Article  # noqa: E402
+from bot.news.article import Article, Image  # noqa: E402
 from bot.news.card import payloads  # noqa: E402
+from bot.news.styles import Style  # noqa: E402
+from bot.news.styles import payloads as styled  # noqa: E402
 from storage.deliveries import Kind, Status  # noqa: E402
 from storage.keys import Keys  # noqa: E402
 from storage.outbox import ENQUEUE_PAGE, Outbox  # noqa: E402
 from storage.redis import connect  # noqa: E402
 from storage.subscribers import ChatKind, Subscribers  # noqa: E402
 from tests.support.fake_telegram import TOKEN  # noqa: E402
+from tests.support.pictures import serving_pictures  # noqa: E402
 from tests.support.storage_fixtures import drop_prefix  # noqa: E402
 
 FIRST_CHAT = 1_000_000
@@ -120,8 +123,24 @@ class FakeServer:
             return found
 
 
+def card(picture: str | None) -> list[dict[str, Any]]:
+    """The readers' card, or (with a picture's URL) the photo card with its text fallback."""
+    if picture is None:
+        return payloads(ARTICLE)
+    article = ARTICLE.model_copy(update={"image": Image(url=picture)})
+    [photo] = styled(article, Style.PHOTO)
+    [text] = styled(article, Style.TEXT)
+    return [{**photo, "fallback": {k: v for k, v in text.items() if k != "method"}}]
+
+
 async def broadcast(
-    redis_url: str, subscribers: int, processes: int, paid: bool, blocked_every: int, timeout: float
+    redis_url: str,
+    subscribers: int,
+    processes: int,
+    paid: bool,
+    blocked_every: int,
+    timeout: float,
+    picture: str | None = None,
 ) -> Result:
     prefix = f"khabar-bench-broadcast-{uuid.uuid4().hex[:8]}"
     redis = await connect(redis_url)
@@ -145,6 +164,7 @@ async def broadcast(
             "KHABAR_REDIS_URL": redis_url,
             "KHABAR_REDIS_PREFIX": prefix,
             "KHABAR_HTTP_PORT": "0",
+            "KHABAR_FEED_ALLOW_PRIVATE": "true",  # a photo card's picture is served locally
             "KHABAR_BROADCAST_RATE": "1000" if paid else "30",
             "KHABAR_PAID_BROADCAST": "true" if paid else "false",
         }
@@ -163,7 +183,7 @@ async def broadcast(
             cpu_before = sum(cpu_seconds(bot.pid) for bot in bots)
             delivery = await outbox.create(
                 Kind.BREAKING,
-                payloads(ARTICLE),
+                card(picture),
                 title=ARTICLE.title,
                 subscribers=True,
                 article_id=ARTICLE.id,
@@ -313,6 +333,24 @@ async def run(args: argparse.Namespace) -> None:
                 line(f"free limits (30/s), {args.free:,} chats, {processes} process(es)", result)
                 + f"; {100 * result.rate / 30:.1f}% of 30/s"
             )
+        if args.free and args.photo:
+            async with serving_pictures() as pictures:
+                result = await broadcast(
+                    args.redis,
+                    args.free,
+                    processes,
+                    False,
+                    args.blocked_every,
+                    args.timeout,
+                    f"{pictures.url}/ok.jpg",
+                )
+                fetched = pictures.hits["/ok.jpg"]
+            print(
+                line(
+                    f"photo card, free limits, {args.free:,} chats, {processes} process(es)", result
+                )
+                + f"; {100 * result.rate / 30:.1f}% of 30/s; the picture fetched {fetched} time(s)"
+            )
     if args.paid:
         bare = await bare_loop(args.bare or args.paid)
         print(line(f"bare send loop ({BARE_CONCURRENCY} concurrent, no Redis)", bare))
@@ -339,6 +377,9 @@ def main() -> None:
     parser.add_argument("--paid", type=int, default=10000, help="chats, paid (0: skip)")
     parser.add_argument(
         "--bare", type=int, default=0, help="messages of the bare loop (default: as many as --paid)"
+    )
+    parser.add_argument(
+        "--photo", action="store_true", help="also a photo card (a picture by URL) at free limits"
     )
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 3])
     parser.add_argument("--blocked-every", type=int, default=50)

@@ -14,6 +14,7 @@ Every payload names its Bot API ``method`` and carries exactly the parameters th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -51,31 +52,46 @@ def payloads(article: Article, style: Style) -> list[dict[str, Any]]:
     return [compact_payload(article)]
 
 
-def _header(builder: Builder, article: Article) -> None:
+def _header(builder: Builder, article: Article) -> int:
+    """«🔴 فوری» and the title in bold; their length in UTF-16 units."""
     marked, title = strip_breaking(article.title)
+    title = shorten(title, _MAX_TITLE)
+    length = utf16_len(title)
     if article.breaking or marked:
         builder.text("🔴 فوری" + LINE)
-    builder.tag("b", shorten(title, _MAX_TITLE))
+        length += 8  # «🔴 فوری» and its line break, in UTF-16 units
+    builder.tag("b", title)
+    return length
 
 
-def _footer(builder: Builder, article: Article, full: bool) -> None:
-    if line := facts(article):
-        builder.text(PARAGRAPH + line)
-        sep = LINE
-    else:
+@dataclass(frozen=True)
+class _Footer:
+    """The card's last lines, built once: the facts and the link; «📖 متن کامل» after them
+    when something was left out (room for it is counted either way)."""
+
+    html: str
+    length: int
+    """UTF-16 units, «📖 متن کامل» included."""
+    full_html: str
+
+    @classmethod
+    def of(cls, article: Article) -> _Footer:
+        builder = Builder()
         sep = PARAGRAPH
-    link = link_label(article)
-    if link:
-        builder.text(sep + "🔗 ").link(*link)
-        sep = LINE
-    if full and article.link:
-        builder.text(sep + "📖 ").link("متن کامل", article.link)
+        if line := facts(article):
+            builder.text(PARAGRAPH + line)
+            sep = LINE
+        if link := link_label(article):
+            builder.text(sep + "🔗 ").link(*link)
+            sep = LINE
+        full = Builder()
+        if article.link:
+            full.text(sep + "📖 ").link("متن کامل", article.link)
+        done, more = builder.block(), full.block()
+        return cls(done.html, utf16_len(done.text) + utf16_len(more.text), more.html)
 
-
-def _footer_room(article: Article) -> int:
-    probe = Builder()
-    _footer(probe, article, True)
-    return utf16_len(probe.block().text)
+    def html_for(self, full: bool) -> str:
+        return self.html + self.full_html if full else self.html
 
 
 class _Compact:
@@ -84,8 +100,8 @@ class _Compact:
     def __init__(self, article: Article) -> None:
         self.article = article
         self.builder = Builder()
-        _header(self.builder, article)
-        self.room = COMPACT_CHARS - utf16_len(self.builder.block().text) - _footer_room(article)
+        self.footer = _Footer.of(article)
+        self.room = COMPACT_CHARS - _header(self.builder, article) - self.footer.length
         self.left_out = bool(article.paragraphs)
 
     def _take(self, length: int) -> bool:
@@ -145,10 +161,9 @@ class _Compact:
         self.lead()
         self.key_points()
         self.quotes()
-        _footer(self.builder, self.article, self.left_out)
         return {
             "method": "sendMessage",
-            "text": self.builder.block().html,
+            "text": self.builder.block().html + self.footer.html_for(self.left_out),
             "parse_mode": "HTML",
             "link_preview_options": {"is_disabled": True},
         }
@@ -168,9 +183,9 @@ def photo_payload(article: Article) -> dict[str, Any]:
     (the article must have an image)."""
     assert article.image is not None
     builder = Builder()
-    _header(builder, article)
+    footer = _Footer.of(article)
     lead = article.lead or (article.key_points[0].text if article.key_points else None)
-    room = MAX_CAPTION - utf16_len(builder.block().text) - _footer_room(article)
+    room = MAX_CAPTION - _header(builder, article) - footer.length
     full = bool(article.paragraphs or article.quotes or len(article.key_points) > 1)
     if lead and room > 60:
         text = shorten(lead, min(room - len(PARAGRAPH), 600))
@@ -178,10 +193,9 @@ def photo_payload(article: Article) -> dict[str, Any]:
         builder.text(PARAGRAPH + text)
     elif lead:
         full = True
-    _footer(builder, article, full)
     return {
         "method": "sendPhoto",
         "photo": article.image.url,
-        "caption": builder.block().html,
+        "caption": builder.block().html + footer.html_for(full),
         "parse_mode": "HTML",
     }
