@@ -17,7 +17,7 @@ from handlers.common import card_with_buttons
 from storage.photos import Photos
 from tests.support.bot_harness import Harness, running_bot
 from tests.support.fake_telegram import FakeTelegram
-from tests.support.pictures import JPEG, serving_pictures
+from tests.support.pictures import FEED_ITEMS, JPEG, serving_pictures
 from tests.test_admin import BREAKING, admin_bot, over, replies_until
 from tests.test_channels import CHANNEL, CHANNEL_ID, with_channels
 from tests.test_delivery import ADMIN, FAST, FAST_SETTINGS, subscribe
@@ -177,3 +177,20 @@ async def test_breaking_in_reply_to_an_admins_photo_sends_it_by_its_file_id() ->
         assert h.telegram.photo_sources == {"file_id": len(chats)}, "never fetched nor uploaded"
         kept = await Photos(h.services.redis, h.store.keys).content(stored.file_unique_id)
         assert kept == JPEG, "served at /photos/<id>.jpg for rich messages"
+
+
+async def test_a_feed_with_pictures_posts_photo_cards_to_the_channel_never_losing_one() -> None:
+    async with serving_pictures() as pictures:
+        settings = {
+            **SETTINGS,
+            "channel_ids": [CHANNEL],
+            "feeds": [f"{pictures.url}/feed.rss"],
+        }
+        async with running_bot(with_channels(), **settings) as h:
+            await h.telegram.wait_until(lambda: len(h.telegram.chat(CHANNEL_ID)) == 3, 20)
+            posts = {sent.text.splitlines()[0]: sent for sent in h.telegram.chat(CHANNEL_ID)}
+            assert posts.keys() == {f"{title} چراغانی شد" for title in FEED_ITEMS.values()}
+            assert posts["پل طبیعت چراغانی شد"].photo is not None  # Telegram fetched it
+            assert posts["بوستان آب و آتش چراغانی شد"].photo is not None  # khabar uploaded it
+            assert posts["برج میلاد چراغانی شد"].photo is None  # no picture: the text card
+            assert h.telegram.photo_sources == {"url": 1, "upload": 1}

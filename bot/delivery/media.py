@@ -43,6 +43,8 @@ from storage.photos import Photos
 
 log = logging.getLogger("khabar.delivery")
 
+KEPT_IN_MEMORY = 1_000
+"""Pictures whose file_id a process keeps in memory (the rest are asked of Redis)."""
 RICH_RETRY_AFTER = 600.0
 """Seconds rich messages go as text after the Bot API refused one."""
 MAX_PICTURE_BYTES = 10 * 1024 * 1024
@@ -105,10 +107,14 @@ class Media:
         if (known := await self._file_id(url)) is not None:
             return await self._by_file_id(post, fields, url, known, fallback)
         lock = self._first_sends.setdefault(url, asyncio.Lock())
-        async with lock:  # one fetch (or upload) per picture and process
-            if (known := await self._file_id(url)) is not None:
-                return await self._by_file_id(post, fields, url, known, fallback)
-            return await self._first_send(post, fields, url, fallback)
+        try:
+            async with lock:  # one fetch (or upload) per picture and process
+                if (known := await self._file_id(url)) is not None:
+                    return await self._by_file_id(post, fields, url, known, fallback)
+                return await self._first_send(post, fields, url, fallback)
+        finally:
+            if not lock.locked() and self._first_sends.get(url) is lock:
+                del self._first_sends[url]  # the file_id is known now (or the send failed)
 
     async def _by_file_id(
         self,
@@ -172,11 +178,18 @@ class Media:
         except RedisError:
             return None
         if known is not None:
-            self._file_ids[url] = known
+            self._keep(url, known)
         return known
 
-    async def _remember(self, url: str, file_id: str) -> None:
+    def _keep(self, url: str, file_id: str) -> None:
+        """In memory too, the last KEPT_IN_MEMORY pictures (the oldest leave first)."""
+        self._file_ids.pop(url, None)
         self._file_ids[url] = file_id
+        while len(self._file_ids) > KEPT_IN_MEMORY:
+            del self._file_ids[next(iter(self._file_ids))]
+
+    async def _remember(self, url: str, file_id: str) -> None:
+        self._keep(url, file_id)
         try:
             await Photos(self.redis, self.keys).remember(url, file_id)
         except RedisError:
