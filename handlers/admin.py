@@ -19,7 +19,6 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.delivery import start as deliveries
 from bot.news.article import TEHRAN, Article
-from bot.news.card import payloads
 from bot.news.parse import ParseError, parse_breaking, parse_bytes
 from bot.news.persian import to_ascii_digits, to_persian_digits
 from handlers import progress, reader, texts, views
@@ -35,7 +34,7 @@ from handlers.common import (
     say,
     send_card,
 )
-from handlers.photos import admin_photo
+from handlers.photos import admin_photo, send_styled
 from storage.deliveries import Delivery, Kind, Status
 from storage.subscribers import ChatKind
 
@@ -54,11 +53,6 @@ def _admin(context: Context, update: Update) -> bool:
 
 async def _not_an_article(message: Message, problem: str) -> None:
     await say(message, texts.NOT_AN_ARTICLE.format(problem=problem))
-
-
-async def _preview_card(message: Message, article: Article) -> None:
-    for payload in payloads(article):
-        await reply(message, payload)
 
 
 # /breaking --------------------------------------------------------------------------------------
@@ -97,7 +91,7 @@ async def preview_breaking(message: Message, context: Context, article: Article)
     """The breaking card as subscribers will see it, then «send to N subscribers?»."""
     services = context.services
     draft = await services.sessions.save_draft(article.model_dump_json())
-    await _preview_card(message, article)
+    await send_styled(message, services, article, services.settings.broadcast_card)
     question = texts.PREVIEW_BREAKING.format(
         subscribers=views.number(await services.subscribers.count()),
         channels=views.number(len(services.settings.channel_ids)),

@@ -174,7 +174,9 @@ async def test_breaking_in_reply_to_an_admins_photo_sends_it_by_its_file_id() ->
             [sent] = h.telegram.chat(chat)
             assert sent.photo == stored.file_id
             assert sent.text.startswith("🔴 فوری\nزلزله ۵ ریشتری در تهران")
-        assert h.telegram.photo_sources == {"file_id": len(chats)}, "never fetched nor uploaded"
+        preview = [s for s in h.telegram.chat(ADMIN.id) if s.photo == stored.file_id]
+        assert len(preview) == 1, "the admin saw the photo card before sending it"
+        assert h.telegram.photo_sources == {"file_id": len(chats) + 1}, "never fetched nor uploaded"
         kept = await Photos(h.services.redis, h.store.keys).content(stored.file_unique_id)
         assert kept == JPEG, "served at /photos/<id>.jpg for rich messages"
 
