@@ -42,9 +42,11 @@ from storage.outbox import Outbox
 log = logging.getLogger("khabar.alerts")
 
 MATCHER_LEASE = 15.0
-CHATS_PER_DELIVERY = 100
+CHATS_PER_DELIVERY = 50
 BACKLOG = 100
-"""Alerts enter the outbox only while fewer entries than this wait there."""
+"""Alerts enter the outbox only while fewer entries than this wait there: a breaking item
+waits behind at most BACKLOG + CHATS_PER_DELIVERY alert messages (about 5 s of the budget),
+and the workers always have alerts in hand while there are more."""
 REASON_SEPARATOR = "\x1f"
 REASONS_SHOWN = 3
 SETTLE = 2.0
@@ -222,9 +224,9 @@ class AlertSender:
     async def release(self, most: int = 20) -> int:
         """Ready alert deliveries into the outbox while it is clear; how many went."""
         released = 0
-        while released < most and await self.clear_to_send():
+        while released < most:
             ready = await self.queue.next_ready()
-            if ready is None:
+            if ready is None or not await self.clear_to_send():
                 break
             article = await self.store.get(ready.article_id)
             if article is not None:
@@ -257,7 +259,11 @@ class AlertSender:
                 (found[h.article_id], reasons(h.reason)) for h in held if h.article_id in found
             ]
             if items:
-                daily = (await self.alerts.prefs(chat, self.settings.alert_digest_hour)).digest
+                prefs = await self.alerts.prefs(chat, self.settings.alert_digest_hour)
+                # Held for the quiet hours, or the day's digest (also of a chat that had its
+                # share of alerts at once).
+                morning = not prefs.digest and tehran(upto).hour == self.settings.quiet_hours[1]
+                daily = not morning
                 delivery = await self.outbox.create(
                     Kind.ALERT,
                     [self.wording.digest(items, daily)],
