@@ -205,9 +205,12 @@ async def toggle_topic(update: Update, context: Context) -> None:
 
 # For the newsroom ------------------------------------------------------------------------------
 async def stats_line(context: Context) -> str:
-    """The /stats line of alerts (handlers/admin.py)."""
+    """The /stats line of alerts (handlers/admin.py); none while nobody follows anything and
+    no topic is offered."""
     services = context.services
     found = await alert_store(context).stats(services.settings.topics)
+    if not found.chats and not found.topics:
+        return ""
     queue = AlertQueue(services.redis, services.store.keys)
     return views.alert_stats(
         found.alerts, found.chats, await queue.ready_count(), await queue.held_count(), found.topics
