@@ -145,7 +145,7 @@ async def test_limits_and_refusals_are_told_in_persian() -> None:
         [common] = await h.send(READER, "/alert ایران")
         assert common.text.startswith("«ایران» تقریباً در همهٔ خبرها می‌آید")
         [stop] = await h.send(READER, "/alert و در")
-        assert stop.text.startswith("«و در» از کلمه‌های پرکاربردی")
+        assert stop.text.startswith("«و در» فقط کلمه‌های پرکاربردی")
         [long] = await h.send(READER, "/alert قیمت بنزین در تهران و شیراز امروز")
         assert long.text == texts.ALERT_TOO_MANY_WORDS.format(limit="۵")
         # Ten alerts is the most (filled without the bot: the flood guard counts commands).
