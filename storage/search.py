@@ -66,6 +66,8 @@ DEFAULT_LENGTH = 300.0
 """The average document length assumed before anything is indexed."""
 
 MAX_QUERY_WORDS = 16
+TYPING_READ_LIMIT = 10_000
+"""The same while typing: each keystroke is a search."""
 PHRASE_DEPTH = 1_000
 """A quoted phrase is looked for in this many of the best matches at most."""
 READ_LIMIT = 30_000
@@ -297,6 +299,9 @@ class SearchIndex:
                 words.append(Word(completions))
         if not words or limit <= 0:
             return Results(0, [])
+        if typing:  # a page of results as the reader types: the recent ones are enough
+            for word in words:
+                word.limit = TYPING_READ_LIMIT
         replies = await self._read(words, first=True)
         new_published, dead_raw, (documents_raw, last), raws = replies
         self._extend_published(new_published or b"", int(last or 0))
