@@ -30,6 +30,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from redis.asyncio import Redis
@@ -38,12 +39,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.search import Corpus  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.delivery.alerts import AlertSender, AlertWording  # noqa: E402
 from bot.news.analysis import commonness  # noqa: E402
 from bot.news.article import Article  # noqa: E402
 from storage.alert_index import AlertIndex  # noqa: E402
 from storage.alert_terms import ArticleTerms, Unit, parse_alert  # noqa: E402
 from storage.alerts import COMMON_ZIPF, AlertStore  # noqa: E402
+from storage.articles import ArticleStore  # noqa: E402
 from storage.keys import Keys  # noqa: E402
+from storage.outbox import Outbox  # noqa: E402
 from storage.redis import connect  # noqa: E402
 
 LOAD_BATCH = 2_000
@@ -75,6 +80,25 @@ def alerts_of(corpus: Corpus, count: int) -> list[tuple[int, str, list[Unit], st
 def parse_key(word: str) -> str:
     units = parse_alert(word).units
     return units[0][0] if units else word
+
+
+async def route_times(redis: Redis, keys: Keys, corpus: Corpus, articles: int) -> list[float]:
+    """ms per article of AlertSender.route, as the matcher runs it (quiet hours off)."""
+    settings = Settings(redis_prefix=keys.prefix, alert_quiet_hours="0-0", alerts_per_hour=60)
+    wording = AlertWording(lambda messages, reasons: messages, lambda items, daily: {}, "")
+
+    async def card(article: Article, style: str | None = None) -> list[dict[str, Any]]:
+        return []
+
+    sender = AlertSender(ArticleStore(redis, keys), Outbox(redis, keys), settings, card, wording)
+    await sender.index.load()
+    times = []
+    for number in range(articles):
+        article = corpus.article(10_000 + number)
+        started = time.perf_counter()
+        await sender.route(article)
+        times.append((time.perf_counter() - started) * 1000)
+    return times
 
 
 async def memory_of(redis: Redis, prefix: str) -> int:
@@ -153,6 +177,12 @@ async def measure(redis_url: str, count: int, articles: int, corpus: Corpus) -> 
             f"    per article: {statistics.mean(candidates):8.1f} candidates checked, "
             f"{statistics.mean(matched):7.1f} chats matched; "
             f"{per_second:6.0f} articles/s analysed and matched"
+        )
+        routing = await route_times(redis, keys, corpus, min(articles, 100))
+        print(
+            f"    route    p50 {percentile(routing, 0.5):6.2f} ms  "
+            f"p99 {percentile(routing, 0.99):6.2f} ms (analysis, match, the reasons' words, "
+            f"each chat's choice and hourly count: all the matcher does before filing)"
         )
     finally:
         found = [key async for key in redis.scan_iter(match=f"{keys.prefix}:*", count=5000)]

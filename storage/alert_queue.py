@@ -25,7 +25,6 @@ CONSUMER = "matcher"
 """One fixed consumer: the holder of the matcher's lease reads as it, so a successor picks
 up what its predecessor left pending."""
 PAGE = 50
-COUNT_TTL = 3700
 MATCHED_KEPT = 7 * 24 * 3600
 """Articles are remembered as matched for a week (an older one sent as breaking news is
 matched again; its chats that had it are skipped by the outbox's claim)."""
@@ -118,16 +117,6 @@ class AlertQueue:
             block_ms=block_ms,
         )
         return [(entry_id, values.get("id", "")) for entry_id, values in entries]
-
-    # Counting what goes at once -------------------------------------------------------------------
-    async def count_sent(self, chats: Sequence[int], hour: int) -> list[int]:
-        """Each chat's alerts sent at once in this hour, this article's included."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for chat in chats:
-                pipe.incr(self.keys.alert_count(chat, hour))
-                pipe.expire(self.keys.alert_count(chat, hour), COUNT_TTL)
-            replies = await pipe.execute()
-        return [int(n) for n in replies[0::2]]
 
     # Deliveries the newsroom started (breaking news, posts: not on the stream) -------------------
     async def deliveries_since(self, upto: float, page: int = 100) -> list[tuple[float, str, str]]:

@@ -304,14 +304,7 @@ class AlertStore:
     # How a chat gets them -----------------------------------------------------------------------
     async def prefs(self, chat: int, default_hour: int = 20) -> Prefs:
         found = await awaited(self.redis.hgetall(self.keys.alert_prefs(chat)))
-        return _prefs(found, default_hour)
-
-    async def prefs_many(self, chats: Sequence[int], default_hour: int) -> list[Prefs]:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for chat in chats:
-                pipe.hgetall(self.keys.alert_prefs(chat))
-            found = await pipe.execute()
-        return [_prefs(fields, default_hour) for fields in found]
+        return prefs_of(found, default_hour)
 
     async def set_prefs(
         self,
@@ -338,8 +331,8 @@ class AlertStore:
     async def match(
         self, article: ArticleTerms, topics: Sequence[str], index: AlertIndex
     ) -> dict[int, list[str]]:
-        """Chat → why the article is theirs: the ids of the alerts it matches (`labels`
-        names them), then «#topic» for each topic of theirs it is in."""
+        """Chat → why the article is theirs: the ids of the alerts it matches (storage/
+        alert_routing.py names them), then «#topic» for each topic of theirs it is in."""
         reasons: dict[int, list[str]] = {}
         for chat, found_id in await index.matching(article):
             reasons.setdefault(chat, []).append(found_id)
@@ -353,20 +346,6 @@ class AlertStore:
                 for chat in chats:
                     reasons.setdefault(int(chat), []).append(f"#{topic}")
         return reasons
-
-    async def labels(self, reasons: dict[int, list[str]]) -> dict[int, list[str]]:
-        """The alert ids of `match` as the words their readers typed."""
-        chats = list(reasons)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for chat in chats:
-                ids = [r for r in reasons[chat] if not r.startswith("#")]
-                pipe.hmget(self.keys.alerts(chat), ids or ["-"])
-            records = await pipe.execute()
-        named: dict[int, list[str]] = {}
-        for chat, found in zip(chats, records, strict=True):
-            words = sorted(json.loads(record)["text"] for record in found if record)
-            named[chat] = words + [r for r in reasons[chat] if r.startswith("#")]
-        return {chat: names for chat, names in named.items() if names}
 
     async def subscribed(self, chats: Sequence[int]) -> set[int]:
         """Those of the chats that subscribe to breaking news."""
@@ -417,7 +396,8 @@ class AlertStore:
         return [(words, int(score)) for words, score in found]
 
 
-def _prefs(fields: dict[str, str], default_hour: int) -> Prefs:
+def prefs_of(fields: dict[str, str], default_hour: int) -> Prefs:
+    """A chat's choices from its alert-prefs hash (the defaults where it has none)."""
     return Prefs(
         mode=fields.get("mode", "now"),
         hour=int(fields.get("hour", default_hour)),

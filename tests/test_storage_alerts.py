@@ -14,8 +14,9 @@ from handlers import alert_views as views
 from handlers import texts
 from storage.alert_index import AlertIndex
 from storage.alert_queue import AlertQueue, Held, Ready
+from storage.alert_routing import Routing
 from storage.alert_terms import ArticleTerms, parse_alert
-from storage.alerts import MAX_ALERTS, Added, AlertingSubscribers, AlertStore, Refusal
+from storage.alerts import MAX_ALERTS, Added, AlertingSubscribers, AlertStore, Prefs, Refusal
 from storage.articles import ArticleStore
 from storage.deliveries import Kind
 from storage.keys import Keys
@@ -53,8 +54,9 @@ async def test_spelling_variants_match_as_search_folds_them(redis: Redis, keys: 
     await added(store, 9, "سیل")
     found = await matched(store, [])
     assert sorted(found) == [1, 2, 3, 4]
-    named = await store.labels(found)
-    assert named[3] == ["زلزله ها کرمان"]
+    facts = await Routing(redis, keys).facts(found, 20)
+    assert facts[3].words == ["زلزله ها کرمان"]
+    assert facts[3].prefs == Prefs()
 
 
 async def test_a_quoted_phrase_must_be_side_by_side(redis: Redis, keys: Keys) -> None:

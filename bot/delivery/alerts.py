@@ -32,6 +32,7 @@ from bot.delivery.start import enqueue_if_free
 from bot.news.article import TEHRAN, Article
 from storage.alert_index import AlertIndex
 from storage.alert_queue import AlertQueue, Held, Ready
+from storage.alert_routing import Routing
 from storage.alert_terms import ArticleTerms
 from storage.alerts import AlertStore, Prefs
 from storage.articles import ArticleStore
@@ -107,6 +108,7 @@ class AlertSender:
     alerts: AlertStore = field(init=False)
     queue: AlertQueue = field(init=False)
     index: AlertIndex = field(init=False)
+    routing: Routing = field(init=False)
     _stop: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
 
@@ -114,6 +116,7 @@ class AlertSender:
         self.alerts = AlertStore(self.store.redis, self.store.keys)
         self.queue = AlertQueue(self.store.redis, self.store.keys)
         self.index = AlertIndex(self.store.redis, self.store.keys)
+        self.routing = Routing(self.store.redis, self.store.keys)
 
     def start(self) -> None:
         lease = Lease(
@@ -176,17 +179,20 @@ class AlertSender:
         found = await self.alerts.match(ArticleTerms.of(article), self.settings.topics, self.index)
         if not found:
             return [], []
-        named = await self.alerts.labels(found)
         if article.breaking:  # subscribers have it from the breaking delivery
-            subscribed = await self.alerts.subscribed(list(named))
-            named = {chat: why for chat, why in named.items() if chat not in subscribed}
-        chats = sorted(named)
-        prefs = await self.alerts.prefs_many(chats, self.settings.alert_digest_hour)
+            subscribed = await self.alerts.subscribed(list(found))
+            found = {chat: why for chat, why in found.items() if chat not in subscribed}
+        facts = await self.routing.facts(found, self.settings.alert_digest_hour)
+        named = {
+            chat: known.words + [r for r in found[chat] if r.startswith("#")]
+            for chat, known in facts.items()
+        }
         at_once: list[tuple[int, Prefs]] = []
         held: list[Held] = []
-        for chat, chosen in zip(chats, prefs, strict=True):
+        for chat in sorted(named):
+            chosen = facts[chat].prefs
             reason = REASON_SEPARATOR.join(named[chat][:REASONS_SHOWN])
-            if chosen.paused:
+            if chosen.paused or not named[chat]:
                 continue
             if chosen.digest:
                 held.append(Held(chat, article.id, reason, next_hour(now, chosen.hour)))
@@ -195,7 +201,7 @@ class AlertSender:
                 held.append(Held(chat, article.id, reason, morning))
             else:
                 at_once.append((chat, chosen))
-        counts = await self.queue.count_sent([chat for chat, _ in at_once], int(now // 3600))
+        counts = await self.routing.count_sent([chat for chat, _ in at_once], int(now // 3600))
         groups: dict[str, list[int]] = {}
         for (chat, chosen), count in zip(at_once, counts, strict=True):
             reason = REASON_SEPARATOR.join(named[chat][:REASONS_SHOWN])
