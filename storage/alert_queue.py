@@ -25,6 +25,7 @@ CONSUMER = "matcher"
 """One fixed consumer: the holder of the matcher's lease reads as it, so a successor picks
 up what its predecessor left pending."""
 PAGE = 50
+CLAIMS_KEPT = 30 * 24 * 3600
 MATCHED_KEPT = 7 * 24 * 3600
 """Articles are remembered as matched for a week (an older one sent as breaking news is
 matched again; its chats that had it are skipped by the outbox's claim)."""
@@ -177,6 +178,15 @@ class AlertQueue:
     async def next_ready(self) -> Ready | None:
         found = await awaited(self.redis.lindex(self.keys.alert_ready(), 0))
         return Ready.load(found) if found else None
+
+    async def claims_kept(self, chats: Sequence[int]) -> None:
+        """The outbox's record of what each chat was given (the articles and digests an alert
+        claimed for it) lasts CLAIMS_KEPT after the last: a reader who left does not keep a
+        set forever, and an article is matched only once within a week anyway."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for chat in chats:
+                pipe.expire(self.keys.posted(str(chat)), CLAIMS_KEPT)
+            await pipe.execute()
 
     async def done_ready(self) -> None:
         """The head of the ready list is in the outbox (only the matcher's lease holder takes

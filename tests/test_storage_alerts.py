@@ -195,6 +195,7 @@ async def test_alerts_wait_while_a_breaking_item_is_delivered(redis: Redis, keys
     [alert] = [d for d in await outbox.active() if d.kind is Kind.ALERT]
     assert alert.messages[0]["text"] == "🔔 به‌خاطر هشدار: زلزله\n\nزلزله‌ها در کرمان"
     assert alert.total == 2
+    assert 0 < await redis.ttl(keys.posted("1")) <= 30 * 24 * 3600  # claims do not stay forever
     # Made again (a matcher that died before taking it off the list): nobody gets it twice.
     await sender.queue.file("", [ready], [], now=11.0)
     assert await sender.release() == 0

@@ -248,6 +248,7 @@ class AlertSender:
                 if delivery is not None:
                     await enqueue_if_free(self.outbox, delivery.id)
                     released += 1
+                await self.queue.claims_kept(ready.chats)
             await self.queue.done_ready()
         return released
 
@@ -280,5 +281,6 @@ class AlertSender:
                 if delivery is not None:
                     await enqueue_if_free(self.outbox, delivery.id)
                     sent += 1
+                await self.queue.claims_kept([chat])
             await self.queue.digest_sent(chat, upto)
         return sent
