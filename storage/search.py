@@ -70,7 +70,7 @@ TYPING_READ_LIMIT = 10_000
 """The same while typing: each keystroke is a search."""
 PHRASE_DEPTH = 1_000
 """A quoted phrase is looked for in this many of the best matches at most."""
-READ_LIMIT = 30_000
+READ_LIMIT = 20_000
 """Postings read per term at most, the newest (early termination in time order): beyond
 this, a term is in so many articles that its idf is small and what it adds is mostly
 recency; the rest of its postings count only for its idf."""
