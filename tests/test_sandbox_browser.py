@@ -51,9 +51,13 @@ READER = READERS[0]
 
 @pytest.fixture(scope="module")
 def screenshots(request: pytest.FixtureRequest) -> Path:
-    """.pytest_cache/d/sandbox-screenshots (not committed), emptied first; printed."""
-    assert request.config.cache is not None
-    folder = Path(request.config.cache.mkdir("sandbox-screenshots"))
+    """.pytest_cache/d/sandbox-screenshots (not committed), emptied first; printed. Without
+    pytest's cache (-p no:cacheprovider), a temporary folder of the run."""
+    cache = getattr(request.config, "cache", None)
+    if cache is not None:
+        folder = Path(cache.mkdir("sandbox-screenshots"))
+    else:
+        folder = request.config._tmp_path_factory.mktemp("sandbox-screenshots")  # type: ignore[attr-defined]
     for old in folder.glob("*.png"):
         old.unlink()
     capture = request.config.pluginmanager.getplugin("capturemanager")
