@@ -67,6 +67,10 @@ def stem(term: str) -> str:
     # half-space is gone: the lexicon's half-spaced spellings say which it is.
     if term.endswith("های") and (single := term[:-2]) in known and _adjective(term):
         return single
+    # A glued «…هٔ ای» whose plural reading leaves no word (زلزلهای: «زلزل» is none) is the
+    # indefinite: زلزله‌ای → زلزله.
+    if term.endswith("های") and (single := term[:-2]) in known and term[:-3] not in known:
+        return single
     for suffix in _PLURAL:
         rest = term[: -len(suffix)]
         if not term.endswith(suffix) or len(rest) < _MIN_STEM:
