@@ -18,9 +18,10 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-from bot.news.halfspace import join_spaced, restore_half_spaces
+from bot.news.halfspace import join_spaced
 from bot.news.punctuation import fix_punctuation
 from bot.news.script import DIGIT, LETTER, LETTER_SET, PERSIAN_DIGITS, ZWNJ
+from bot.news.spacing import restore_half_spaces
 from bot.news.spelling import read_nbsp
 
 __all__ = [
