@@ -18,8 +18,9 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.sandbox.botapi import TOKEN, FakeTelegram, Sent, User
+from bot.sandbox.botapi import FakeTelegram
 from bot.sandbox.formatting import Parsed, TelegramError, check_message
+from bot.sandbox.wire import TOKEN, Sent, User
 
 ADMIN = User(900001, "دبیر خبر", "sardabir")
 READERS = (User(900101, "مریم", "maryam"), User(900102, "علی", "ali"), User(900103, "سارا"))

@@ -18,6 +18,7 @@ import aiohttp
 
 from bot.sandbox.formatting import TelegramError
 from bot.sandbox.rich import check_rich_message
+from bot.sandbox.wire import ApiError, Sent, check_markup
 
 if TYPE_CHECKING:
     from bot.sandbox.botapi import FakeTelegram
@@ -63,8 +64,6 @@ async def fetch(url: str) -> bytes:
 
 async def resolve_photo(server: FakeTelegram, photo: Any, chat_id: int) -> str:
     """The file_id of the photo a sendPhoto names (URL, upload or file_id), or a 400."""
-    from bot.sandbox.botapi import ApiError
-
     try:
         if isinstance(photo, bytes):
             if not is_picture(photo):
@@ -86,8 +85,6 @@ async def resolve_photo(server: FakeTelegram, photo: Any, chat_id: int) -> str:
 
 
 def _checked(params: dict[str, Any]) -> str:
-    from bot.sandbox.botapi import ApiError
-
     try:
         return check_rich_message(params.get("rich_message")).text
     except TelegramError as error:
@@ -95,12 +92,10 @@ def _checked(params: dict[str, Any]) -> str:
 
 
 async def send_rich_message(server: FakeTelegram, params: dict[str, Any]) -> dict[str, Any]:
-    from bot.sandbox.botapi import Sent, _check_markup
-
     chat_id = server._chat_id(params)
     server._check_chat(chat_id)
     text = _checked(params)
-    _check_markup(params.get("reply_markup"))
+    check_markup(params.get("reply_markup"))
     server._pace(chat_id, params.get("allow_paid_broadcast") in (True, "true", "True"))
     sent = Sent(
         message_id=next(server._message_ids[chat_id]),
@@ -119,15 +114,13 @@ async def send_rich_message(server: FakeTelegram, params: dict[str, Any]) -> dic
 
 async def edit_rich_message(server: FakeTelegram, params: dict[str, Any]) -> dict[str, Any]:
     """editMessageText with ``rich_message`` (and no ``text``: exactly one of them)."""
-    from bot.sandbox.botapi import ApiError, _check_markup
-
     if params.get("text") is not None:
         raise ApiError(400, "Bad Request: exactly one of text and rich_message must be specified")
     sent = server._find(params)
     if sent.photo is not None:
         raise ApiError(400, "Bad Request: there is no text in the message to edit")
     text = _checked(params)
-    _check_markup(params.get("reply_markup"))
+    check_markup(params.get("reply_markup"))
     if server.strict:
         server._pace(sent.chat_id)
     sent.text, sent.html, sent.reply_markup = text, None, params.get("reply_markup")

@@ -29,8 +29,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox.botapi import User
 from bot.sandbox.chats import ADMIN, CHANNEL_ID, GROUP_ID, SandboxTelegram
+from bot.sandbox.wire import User
 
 PAGE_PATH = "/sandbox"
 ANSWER_TIMEOUT = 10.0

@@ -2,7 +2,8 @@
 grew out of this module; the names the tests and benchmarks import, and
 `python -m tests.support.fake_telegram` as before."""
 
-from bot.sandbox.botapi import (
+from bot.sandbox.botapi import FakeTelegram, main, serve
+from bot.sandbox.wire import (
     BOT_ID,
     BOT_USERNAME,
     MAX_CALLBACK_ANSWER,
@@ -16,14 +17,11 @@ from bot.sandbox.botapi import (
     TOKEN,
     ApiError,
     Bucket,
-    FakeTelegram,
     Limits,
     Sent,
     StoredFile,
     User,
     Window,
-    main,
-    serve,
 )
 
 __all__ = [
