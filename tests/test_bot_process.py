@@ -225,7 +225,7 @@ async def test_two_processes_poll_a_feed_and_the_channel_gets_each_item_once() -
     processes = [await khabar_run(env, asyncio.subprocess.DEVNULL) for _ in range(2)]
     redis = Redis.from_url(TEST_REDIS_URL, decode_responses=True)
     try:
-        await telegram.wait_until(lambda: len(telegram.chat(-100777)) >= 3, timeout=40)
+        await telegram.wait_until(lambda: len(telegram.chat(-100777)) >= 3, timeout=90)
         # The poller stops; the other process takes the feed over and polls it again.
         holder = await redis.get(f"{prefix}:lease:feeds")
         assert holder is not None
