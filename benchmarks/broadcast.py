@@ -141,6 +141,7 @@ async def broadcast(
     blocked_every: int,
     timeout: float,
     picture: str | None = None,
+    rate: float = 30.0,
 ) -> Result:
     prefix = f"khabar-bench-broadcast-{uuid.uuid4().hex[:8]}"
     redis = await connect(redis_url)
@@ -165,7 +166,7 @@ async def broadcast(
             "KHABAR_REDIS_PREFIX": prefix,
             "KHABAR_HTTP_PORT": "0",
             "KHABAR_FEED_ALLOW_PRIVATE": "true",  # a photo card's picture is served locally
-            "KHABAR_BROADCAST_RATE": "1000" if paid else "30",
+            "KHABAR_BROADCAST_RATE": "1000" if paid else f"{rate:g}",
             "KHABAR_PAID_BROADCAST": "true" if paid else "false",
         }
         try:
@@ -327,11 +328,19 @@ async def run(args: argparse.Namespace) -> None:
     for processes in args.processes:
         if args.free:
             result = await broadcast(
-                args.redis, args.free, processes, False, args.blocked_every, args.timeout
+                args.redis,
+                args.free,
+                processes,
+                False,
+                args.blocked_every,
+                args.timeout,
+                rate=args.rate,
             )
+            label = f"free limits, KHABAR_BROADCAST_RATE={args.rate:g}, {args.free:,} chats"
             print(
-                line(f"free limits (30/s), {args.free:,} chats, {processes} process(es)", result)
+                line(f"{label}, {processes} process(es)", result)
                 + f"; {100 * result.rate / 30:.1f}% of 30/s"
+                + f", {100 * result.rate / min(args.rate, 28):.1f}% of the rate used"
             )
         if args.free and args.photo:
             async with serving_pictures() as pictures:
@@ -374,6 +383,12 @@ def main() -> None:
         help="subscribers to put in the outbox, timed (0: skip)",
     )
     parser.add_argument("--free", type=int, default=1500, help="chats, free limits (0: skip)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=30.0,
+        help="KHABAR_BROADCAST_RATE of the free-limits run (khabar caps it at its 28/s budget)",
+    )
     parser.add_argument("--paid", type=int, default=10000, help="chats, paid (0: skip)")
     parser.add_argument(
         "--bare", type=int, default=0, help="messages of the bare loop (default: as many as --paid)"
