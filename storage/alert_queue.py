@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
+from storage.channels import NewArticles
 from storage.keys import Keys
-from storage.redis import awaited, ensure_group, read_group
+from storage.redis import awaited
 
 GROUP = "alerts"
 CONSUMER = "matcher"
@@ -91,33 +92,20 @@ class AlertQueue:
     keys: Keys
 
     def __post_init__(self) -> None:
+        self.stream = NewArticles(self.redis, self.keys, GROUP, CONSUMER, PAGE)
         self._hold: AsyncScript = self.redis.register_script(_HOLD)
         self._sent_digest: AsyncScript = self.redis.register_script(_SENT_DIGEST)
 
     # The new-articles stream ----------------------------------------------------------------------
     async def ensure_group(self) -> None:
-        """The matcher's group starts at the end: an archive stored before is not news."""
-        await ensure_group(self.redis, self.keys.new_articles(), GROUP, start="$")
+        await self.stream.ensure_group()
 
     async def pending(self) -> list[tuple[str, str]]:
         """(entry id, article id) read before and not filed (a matcher stopped)."""
-        return await self._read("0", None)
+        return await self.stream.pending()
 
     async def new(self, block_ms: int) -> list[tuple[str, str]]:
-        return await self._read(">", block_ms)
-
-    async def _read(self, after: str, block_ms: int | None) -> list[tuple[str, str]]:
-        entries = await read_group(
-            self.redis,
-            self.keys.new_articles(),
-            GROUP,
-            CONSUMER,
-            start="$",
-            after=after,
-            count=PAGE,
-            block_ms=block_ms,
-        )
-        return [(entry_id, values.get("id", "")) for entry_id, values in entries]
+        return await self.stream.new(block_ms)
 
     # Deliveries the newsroom started (breaking news, posts: not on the stream) -------------------
     async def deliveries_since(self, upto: float, page: int = 100) -> list[tuple[float, str, str]]:

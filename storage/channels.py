@@ -1,6 +1,6 @@
-"""The stream of new articles as the channel poster reads it: every article stored for the
-first time (storage/articles.py adds it) is read once by the posters' group, and
-acknowledged when it was posted or found not to need posting."""
+"""The stream of new articles as its readers read it: every article stored for the first time
+(storage/articles.py adds it) is read once by each group (the channel posters; the alert
+matcher, storage/alert_queue.py), and acknowledged when it was handled."""
 
 from __future__ import annotations
 
@@ -22,11 +22,14 @@ PAGE = 100
 class NewArticles:
     redis: Redis
     keys: Keys
+    group: str = GROUP
+    consumer: str = CONSUMER
+    page: int = PAGE
 
     async def ensure_group(self) -> None:
-        """The posters' group starts at the end: what was stored before khabar first ran with
-        channels is archive, not news."""
-        await ensure_group(self.redis, self.keys.new_articles(), GROUP, start="$")
+        """A group starts at the end: what was stored before its reader first ran is
+        archive, not news."""
+        await ensure_group(self.redis, self.keys.new_articles(), self.group, start="$")
 
     async def pending(self) -> list[tuple[str, str]]:
         """(entry id, article id) read before and not acknowledged (a poster stopped)."""
@@ -37,17 +40,17 @@ class NewArticles:
         return await self._read(">", block_ms)
 
     async def ack(self, entry_id: str) -> None:
-        await self.redis.xack(self.keys.new_articles(), GROUP, entry_id)
+        await self.redis.xack(self.keys.new_articles(), self.group, entry_id)
 
     async def _read(self, after: str, block_ms: int | None) -> list[tuple[str, str]]:
         entries = await read_group(
             self.redis,
             self.keys.new_articles(),
-            GROUP,
-            CONSUMER,
+            self.group,
+            self.consumer,
             start="$",
             after=after,
-            count=PAGE,
+            count=self.page,
             block_ms=block_ms,
         )
         return [(entry_id, values.get("id", "")) for entry_id, values in entries]
