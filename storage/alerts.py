@@ -204,27 +204,33 @@ class AlertStore:
         record = json.dumps(
             {"text": text, "spec": spec(units), "key": alert.key}, ensure_ascii=False
         )
-        added = await self._add(
-            keys=[
-                self.keys.alerts(chat),
-                self.keys.alert_index(alert.key),
-                self.keys.alert_chats(),
-                self.keys.alert_words(),
-                self.keys.alert_terms(),
-                self.keys.alert_changes(),
-            ],
-            args=[
-                chat,
-                alert.id,
-                record,
-                _member(chat, alert),
-                text,
-                MAX_ALERTS,
-                alert.key,
-                CHANGES_KEPT,
-            ],
-        )
+        keys, args = self._add_arguments(chat, alert, record)
+        added = await self._add(keys=keys, args=args)
         return {1: Added.ADDED, 0: Added.EXISTS}.get(int(added), Added.FULL), alert
+
+    def _add_arguments(
+        self, chat: int, alert: Alert, record: str
+    ) -> tuple[list[str], list[str | int]]:
+        """The keys and arguments of the script that files one alert (see _ADD)."""
+        keys = [
+            self.keys.alerts(chat),
+            self.keys.alert_index(alert.key),
+            self.keys.alert_chats(),
+            self.keys.alert_words(),
+            self.keys.alert_terms(),
+            self.keys.alert_changes(),
+        ]
+        args: list[str | int] = [
+            chat,
+            alert.id,
+            record,
+            _member(chat, alert),
+            alert.text,
+            MAX_ALERTS,
+            alert.key,
+            CHANGES_KEPT,
+        ]
+        return keys, args
 
     async def add_many(self, items: Sequence[tuple[int, str, list[Unit], str]]) -> None:
         """(chat, text, units, rarest term) in one round trip, each as `add` files it (no
@@ -233,25 +239,10 @@ class AlertStore:
             for chat, text, units, key in items:
                 alert = Alert(alert_id(units), text, units, key)
                 record = json.dumps({"text": text, "spec": spec(units), "key": key})
+                keys, args = self._add_arguments(chat, alert, record)
                 await self._add(
-                    keys=[
-                        self.keys.alerts(chat),
-                        self.keys.alert_index(key),
-                        self.keys.alert_chats(),
-                        self.keys.alert_words(),
-                        self.keys.alert_terms(),
-                        self.keys.alert_changes(),
-                    ],
-                    args=[
-                        chat,
-                        alert.id,
-                        record,
-                        _member(chat, alert),
-                        text,
-                        MAX_ALERTS,
-                        key,
-                        CHANGES_KEPT,
-                    ],
+                    keys=keys,
+                    args=args,
                     client=pipe,
                 )
             await pipe.execute()

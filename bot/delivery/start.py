@@ -38,19 +38,9 @@ async def start_breaking(
 ) -> Delivery | None:
     """A (stored) breaking article's card to every subscriber and every channel that does not
     have it yet; None when there is nobody to send it to."""
-    delivery = await outbox.create(
-        Kind.BREAKING,
-        messages,
-        title=article.title,
-        subscribers=True,
-        chats=settings.channel_ids,
-        claim_for=article.id,
-        article_id=article.id,
-        admin_chat=admin_chat,
+    return await _deliver_article(
+        outbox, Kind.BREAKING, article, messages, settings.channel_ids, admin_chat, True
     )
-    if delivery is not None:
-        await enqueue_if_free(outbox, delivery.id)
-    return delivery
 
 
 async def post_to_channels(
@@ -63,11 +53,28 @@ async def post_to_channels(
     """The article's card to each channel that does not have it yet; None when all do."""
     if not settings.channel_ids:
         return None
+    return await _deliver_article(
+        outbox, Kind.POST, article, messages, settings.channel_ids, admin_chat, False
+    )
+
+
+async def _deliver_article(
+    outbox: Outbox,
+    kind: Kind,
+    article: Article,
+    messages: list[dict[str, Any]],
+    channels: list[str],
+    admin_chat: int | None,
+    subscribers: bool,
+) -> Delivery | None:
+    """The delivery made (channels claimed for the article, so none gets it twice) and its
+    outbox filled; None when nobody is left to send it to."""
     delivery = await outbox.create(
-        Kind.POST,
+        kind,
         messages,
         title=article.title,
-        chats=settings.channel_ids,
+        subscribers=subscribers,
+        chats=channels,
         claim_for=article.id,
         article_id=article.id,
         admin_chat=admin_chat,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,19 @@ BOT_USERNAME = "khabar_sandbox_bot"
 READER_NAMES = ("نگار", "رضا", "پریسا", "حسین", "لیلا", "امید", "مهسا", "کاوه")
 """Names of the readers added from the page, in turn."""
 MAX_READERS = 20
+
+
+_SHOWN = frozenset(
+    {
+        "sendmessage",
+        "sendphoto",
+        "sendrichmessage",
+        "editmessagetext",
+        "editmessagereplymarkup",
+        "deletemessage",
+    }
+)
+"""The Bot API methods that change what the page shows."""
 
 
 @dataclass
@@ -232,35 +246,24 @@ class SandboxTelegram(FakeTelegram):
         self.touch()
 
     # The Bot API's methods that change what the page shows ------------------------------------
-    async def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return await super()._send_message(params)
-        finally:
-            self.touch()
+    def _methods(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
+        methods = super()._methods()
+        for name in _SHOWN:
+            methods[name] = self._touching(methods[name])
+        return methods
 
-    async def _send_photo(self, params: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return await super()._send_photo(params)
-        finally:
-            self.touch()
+    def _touching(
+        self, method: Callable[[dict[str, Any]], Awaitable[Any]]
+    ) -> Callable[[dict[str, Any]], Awaitable[Any]]:
+        """The method, and the page told to look again once it answered (or failed)."""
 
-    async def _edit_message_text(self, params: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return await super()._edit_message_text(params)
-        finally:
-            self.touch()
+        async def call(params: dict[str, Any]) -> Any:
+            try:
+                return await method(params)
+            finally:
+                self.touch()
 
-    async def _edit_reply_markup(self, params: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return await super()._edit_reply_markup(params)
-        finally:
-            self.touch()
-
-    async def _delete_message(self, params: dict[str, Any]) -> bool:
-        try:
-            return await super()._delete_message(params)
-        finally:
-            self.touch()
+        return call
 
 
 def _user_view(message: UserMessage) -> dict[str, Any]:
