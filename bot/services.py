@@ -11,7 +11,9 @@ from bot.config import Settings
 from storage.articles import ArticleStore
 from storage.locks import Lease
 from storage.outbox import Outbox
+from storage.photos import Photos
 from storage.ratelimit import RateLimiter
+from storage.refusals import RichRefusals
 from storage.sessions import Sessions
 from storage.subscribers import Subscribers
 
@@ -25,6 +27,17 @@ class Services:
     subscribers: Subscribers
     outbox: Outbox
     limiter: RateLimiter
+    rich_refusals: RichRefusals = field(init=False)
+    """The Bot API's refusals of rich messages, as this process knows them (one per process:
+    the readers' «📖 متن کامل», previews and the delivery workers share it)."""
+
+    def __post_init__(self) -> None:
+        self.rich_refusals = RichRefusals(self.redis, self.store.keys)
+
+    @property
+    def photos(self) -> Photos:
+        """Pictures' file_ids and admins' photos (storage/photos.py)."""
+        return Photos(self.redis, self.store.keys)
 
 
 Sample = tuple[float, int, float | None]

@@ -2,31 +2,20 @@
 left: the picture, the title, the lead, the key points, every quote credited to its speaker,
 the body, the footer), or as text messages when KHABAR_RICH_MESSAGES=false or the Bot API
 refuses rich messages (an older self-hosted server: the refusal is logged once and
-remembered for a while)."""
+remembered for a while by every process, storage/refusals.py)."""
 
 from __future__ import annotations
-
-import logging
-import time
 
 from telegram import Message
 from telegram.error import BadRequest, EndPointNotFound, InvalidToken
 
-from bot.delivery.media import RICH_RETRY_AFTER, rich_refused
+from bot.delivery.media import rich_refused
 from bot.news.card import render
 from bot.news.styles import Style
 from handlers.common import Context, reply
 
-log = logging.getLogger("khabar.handlers")
-
 TEXT_MESSAGES = 6
 """The whole article as text takes at most this many messages."""
-
-
-class _RichRefusal:
-    """Until when rich messages go as text in this process (the Bot API refused one)."""
-
-    until = 0.0
 
 
 async def send_full_text(message: Message, context: Context, article_id: str) -> bool:
@@ -35,7 +24,8 @@ async def send_full_text(message: Message, context: Context, article_id: str) ->
     article = await services.store.get(article_id)
     if article is None:
         return False
-    if services.settings.rich_messages and time.monotonic() >= _RichRefusal.until:
+    refusals = services.rich_refusals
+    if services.settings.rich_messages and not await refusals.refused():
         [payload] = await services.store.styled_card(article, Style.RICH)
         try:
             await message.get_bot().do_api_request(
@@ -46,13 +36,7 @@ async def send_full_text(message: Message, context: Context, article_id: str) ->
         except (BadRequest, EndPointNotFound, InvalidToken) as error:
             if not rich_refused(error):
                 raise
-            log.warning(
-                "the Bot API refused a rich message (%s); the whole article goes as text for "
-                "%.0f s",
-                error,
-                RICH_RETRY_AFTER,
-            )
-            _RichRefusal.until = time.monotonic() + RICH_RETRY_AFTER
+            await refusals.remember(str(error))
     for part in render(article, TEXT_MESSAGES):
         await reply(message, part.payload())
     return True

@@ -14,7 +14,7 @@ from bot.news.article import Article, Image
 from bot.news.styles import Style
 from bot.services import Services
 from bot.web.photos import photo_url
-from storage.photos import MAX_PHOTO_BYTES, Photos
+from storage.photos import MAX_PHOTO_BYTES
 
 
 async def admin_photo(message: Message, services: Services) -> Image | None:
@@ -27,7 +27,7 @@ async def admin_photo(message: Message, services: Services) -> Image | None:
     content = bytes(await (await largest.get_file()).download_as_bytearray())
     name = largest.file_unique_id
     url = photo_url(services.settings.public_url, name)
-    await Photos(services.redis, services.store.keys).keep(name, content, url, largest.file_id)
+    await services.photos.keep(name, content, url, largest.file_id)
     return Image(url=url)
 
 
@@ -50,7 +50,12 @@ async def send_styled(message: Message, services: Services, article: Article, st
         return
     [text] = await services.store.styled_card(article, Style.TEXT)
     fallback = {**chat, **{k: v for k, v in text.items() if k != "method"}}
-    media = Media(services.redis, services.store.keys, services.settings.feed_allow_private)
+    media = Media(
+        services.redis,
+        services.store.keys,
+        services.settings.feed_allow_private,
+        services.rich_refusals,
+    )
     if payload["method"] == "sendPhoto":
         await media.send_photo(post, fields, fallback)
     else:

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.news.article import TEHRAN, Article
 from bot.news.jalali import format_date
@@ -90,14 +91,11 @@ def inline_result(
     article: Article, message: dict[str, Any], buttons: dict[str, Any]
 ) -> dict[str, Any]:
     """An inline query result that sends the article's (one-message) card."""
-    description = format_date(article.published) if article.published else ""
-    if article.lead:
-        description = f"{description} — {article.lead}" if description else article.lead
     result: dict[str, Any] = {
         "type": "article",
         "id": article.id,
         "title": article.title,
-        "description": description[:200],
+        "description": _inline_description(article),
         "input_message_content": {
             "message_text": message["text"],
             "parse_mode": message["parse_mode"],
@@ -109,6 +107,47 @@ def inline_result(
     if article.image is not None:  # the article's picture beside its title in the list
         result["thumbnail_url"] = article.image.url
     return result
+
+
+_NOT_JPEG = (".png", ".gif", ".webp", ".svg", ".bmp", ".tif", ".tiff", ".avif", ".heic")
+
+
+def inline_photo_by_url(url: str) -> bool:
+    """Whether a picture may go in an inline photo result by its URL: Telegram takes only
+    JPEG there, so not one whose name says it is something else (by its file_id, any
+    picture Telegram took before may)."""
+    return not urlsplit(url).path.lower().endswith(_NOT_JPEG)
+
+
+def inline_photo_result(
+    article: Article, card: dict[str, Any], buttons: dict[str, Any], file_id: str | None
+) -> dict[str, Any]:
+    """An inline query result that sends the article's photo card (bot/news/styles.py): by
+    the picture's file_id when Telegram gave khabar one (InlineQueryResultCachedPhoto),
+    else by its URL (InlineQueryResultPhoto, the picture its own thumbnail)."""
+    result: dict[str, Any] = {
+        "type": "photo",
+        "id": article.id,
+        "title": article.title,
+        "description": _inline_description(article),
+        "caption": card["caption"],
+        "parse_mode": card["parse_mode"],
+    }
+    if file_id is not None:
+        result["photo_file_id"] = file_id
+    else:
+        result["photo_url"] = result["thumbnail_url"] = card["photo"]
+    if buttons["inline_keyboard"]:
+        result["reply_markup"] = buttons
+    return result
+
+
+def _inline_description(article: Article) -> str:
+    """Under the title in the list of results: the date and the lead."""
+    description = format_date(article.published) if article.published else ""
+    if article.lead:
+        description = f"{description} — {article.lead}" if description else article.lead
+    return description[:200]
 
 
 def command_list() -> str:

@@ -211,6 +211,12 @@ class Keys:
         process tells them, once)."""
         return self._key("pause", "reported")
 
+    # What the Bot API refused (storage/refusals.py) ---------------------------------------
+    def rich_refused(self) -> str:
+        """String: present while rich messages go as text because the Bot API refused one
+        (its description); the TTL is the time left (RICH_RETRY_AFTER), for every process."""
+        return self._key("refused", "rich")
+
     # Feeds (storage/feeds.py) ---------------------------------------------------------------
     def feed_poller(self) -> str:
         """String: the process that polls the RSS/Atom feeds (a lease, one at a time)."""

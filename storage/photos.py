@@ -30,6 +30,17 @@ class Photos:
         found = await self.redis.get(self.keys.photo_file_id(url_digest(url)))
         return found.decode() if isinstance(found, bytes) else found
 
+    async def file_ids(self, urls: list[str]) -> dict[str, str]:
+        """The file_ids known of these pictures, in one round trip (url → file_id)."""
+        if not urls:
+            return {}
+        found = await self.redis.mget([self.keys.photo_file_id(url_digest(url)) for url in urls])
+        return {
+            url: known.decode() if isinstance(known, bytes) else str(known)
+            for url, known in zip(urls, found, strict=True)
+            if known is not None
+        }
+
     async def remember(self, url: str, file_id: str) -> None:
         await self.redis.set(self.keys.photo_file_id(url_digest(url)), file_id, ex=FILE_ID_TTL)
 

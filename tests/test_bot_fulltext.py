@@ -13,6 +13,7 @@ import pytest
 from bot.news.article import Image
 from bot.news.parse import parse_file
 from handlers import texts
+from storage.refusals import RichRefusals
 from tests.conftest import ARTICLES
 from tests.support.bot_harness import Harness, running_bot
 from tests.support.fake_telegram import FakeTelegram, Sent, User
@@ -64,6 +65,16 @@ async def test_without_rich_messages_the_whole_article_comes_as_text(
         body = "\n".join(s.text for s in sent)
         assert "💬 علیرضا زاکانی، شهردار تهران:" in body
         assert ("refused a rich message" in caplog.text) is refused
+
+
+async def test_a_refusal_another_process_saw_sends_the_whole_article_as_text() -> None:
+    telegram = FakeTelegram()
+    async with running_bot(telegram) as h:
+        other = RichRefusals(h.services.redis, h.store.keys)  # another process's
+        await other.remember("Not Found: method not found")
+        sent, _ = await open_full_text(h)
+        assert sent and all("rich_message" not in s.payload for s in sent)
+        assert telegram.calls["sendrichmessage"] == 0, "not tried: the refusal is shared"
 
 
 async def test_inline_results_carry_the_picture_as_thumbnail() -> None:

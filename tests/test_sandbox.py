@@ -24,6 +24,7 @@ from bot.sandbox.chats import ADMIN, CHANNEL_ID, READERS, SandboxTelegram
 from bot.sandbox.embedded_redis import EmbeddedRedis, free_port
 from bot.sandbox.run import run_sandbox
 from bot.sandbox.web import add_routes
+from tests.support.pictures import JPEG, serving_pictures
 from tests.support.sandbox_process import sandbox_process
 
 pytestmark = pytest.mark.slow
@@ -245,6 +246,45 @@ async def test_photos_and_rich_messages_show_in_the_chat() -> None:
                 assert answer.content_type == "image/jpeg"
                 assert await answer.read() == picture
             assert shown["rich"] == rich
+    finally:
+        await runner.cleanup()
+
+
+async def test_an_inline_photo_result_chosen_on_the_page_shows_as_the_readers_photo() -> None:
+    telegram = SandboxTelegram()
+    add_routes(telegram.app, telegram)
+    runner, url = await serve(telegram)
+    base = url.removesuffix("/bot")
+    try:
+        async with serving_pictures() as pictures, aiohttp.ClientSession(base) as session:
+            results = [
+                {
+                    "type": "photo",
+                    "id": name,
+                    "photo_url": f"{pictures.url}/{name}.jpg",
+                    "thumbnail_url": f"{pictures.url}/{name}.jpg",
+                    "caption": "<b>عنوان</b> و لید",
+                    "parse_mode": "HTML",
+                }
+                for name in ("ok", "missing")
+            ]
+            query_id = await telegram.inline(READER, "")
+            answer = {"inline_query_id": query_id, "results": results}
+            async with session.post(f"/bot{telegram.token}/answerInlineQuery", json=answer) as sent:
+                assert sent.status == 200, await sent.text()
+            choice = {"user_id": READER, "chat_id": READER, "query_id": query_id}
+            async with session.post("/sandbox/api/choose", json={**choice, "result_id": "ok"}) as r:
+                assert r.status == 200, await r.text()
+            missing = {**choice, "result_id": "missing"}
+            async with session.post("/sandbox/api/choose", json=missing) as refused:
+                assert refused.status == 400
+                assert "failed to get HTTP URL content" in (await refused.json())["error"]
+            [shown] = telegram.view(READER)
+            assert shown["from"] == "user" and shown["via_bot"]
+            assert shown["text"] == "عنوان و لید" and shown["entities"][0]["type"] == "bold"
+            async with session.get(shown["photo"]) as picture:
+                assert picture.content_type == "image/jpeg"
+                assert await picture.read() == JPEG
     finally:
         await runner.cleanup()
 

@@ -65,6 +65,7 @@ class Runtime:
             claim_after=settings.delivery_claim_seconds,
             max_backoff=settings.retry_max_seconds,
             allow_private_pictures=settings.feed_allow_private,
+            rich_refusals=services.rich_refusals,
         )
         await deliverer.bot.initialize()
         await deliverer.start()

@@ -14,8 +14,9 @@ A photo card (sendPhoto) goes:
 
 A rich message (sendRichMessage) refused by the Bot API (an older, self-hosted server
 answers 404 "method not found"; or a 400 about the rich content) is sent as its text
-fallback instead; the refusal is logged once and remembered for `RICH_RETRY_AFTER` seconds,
-in which rich messages go straight as text.
+fallback instead; the refusal is logged once and remembered for `RICH_RETRY_AFTER` seconds
+by every process (storage/refusals.py: a key with that TTL in Redis; while Redis is away,
+each process by what it saw itself), in which rich messages go straight as text.
 
 The fallback is the payload's ``fallback`` (a sendMessage payload); the Sender takes it out
 before a payload goes to Telegram.
@@ -26,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,13 +40,12 @@ from bot import metrics
 from bot.feeds.fetch import FetchError, feed_session, fetch
 from storage.keys import Keys
 from storage.photos import Photos
+from storage.refusals import RichRefusals
 
 log = logging.getLogger("khabar.delivery")
 
 KEPT_IN_MEMORY = 1_000
 """Pictures whose file_id a process keeps in memory (the rest are asked of Redis)."""
-RICH_RETRY_AFTER = 600.0
-"""Seconds rich messages go as text after the Bot API refused one."""
 MAX_PICTURE_BYTES = 10 * 1024 * 1024
 """Telegram's limit for a photo upload."""
 DOWNLOAD_TIMEOUT = 15.0
@@ -92,10 +91,14 @@ class Media:
     keys: Keys
     allow_private: bool = False
     """Download pictures from private addresses too (tests; KHABAR_FEED_ALLOW_PRIVATE)."""
-    rich_retry_after: float = RICH_RETRY_AFTER
+    refusals: RichRefusals | None = None
+    """The process's rich-message refusals (one per process); else a memory of its own."""
     _file_ids: dict[str, str] = field(default_factory=dict, init=False)
     _first_sends: dict[str, asyncio.Lock] = field(default_factory=dict, init=False)
-    _rich_refused_until: float = field(default=0.0, init=False)
+    _refusals: RichRefusals = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._refusals = self.refusals or RichRefusals(self.redis, self.keys)
 
     # Photos ---------------------------------------------------------------------------------
     async def send_photo(
@@ -204,20 +207,14 @@ class Media:
     async def send_rich(
         self, post: Post, fields: dict[str, Any], fallback: dict[str, Any] | None
     ) -> dict[str, Any]:
-        if time.monotonic() < self._rich_refused_until and fallback is not None:
+        if fallback is not None and await self._refusals.refused():
             return await post("sendMessage", fallback)
         try:
             return await post("sendRichMessage", fields)
         except (BadRequest, EndPointNotFound, InvalidToken) as error:
             if not rich_refused(error) or fallback is None:
                 raise
-            if time.monotonic() >= self._rich_refused_until:
-                log.warning(
-                    "the Bot API refused a rich message (%s); rich messages go as text for %.0f s",
-                    error,
-                    self.rich_retry_after,
-                )
-            self._rich_refused_until = time.monotonic() + self.rich_retry_after
+            await self._refusals.remember(str(error))
             metrics.CARD_FALLBACKS.labels("rich").inc()
             return await post("sendMessage", fallback)
 

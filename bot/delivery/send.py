@@ -47,6 +47,7 @@ from bot.delivery.media import Media
 from storage.outbox import Outbox
 from storage.ratelimit import RateLimiter
 from storage.redis import backoff
+from storage.refusals import RichRefusals
 from storage.subscribers import Subscribers
 
 log = logging.getLogger("khabar.delivery")
@@ -126,10 +127,14 @@ class Sender:
     _failed_since: int = field(default=0, init=False)
     allow_private_pictures: bool = False
     """Pictures khabar downloads itself may be at private addresses (tests)."""
+    rich_refusals: RichRefusals | None = None
+    """The process's rich-message refusals (Services.rich_refusals)."""
     media: Media = field(init=False)
 
     def __post_init__(self) -> None:
-        self.media = Media(self.outbox.redis, self.outbox.keys, self.allow_private_pictures)
+        self.media = Media(
+            self.outbox.redis, self.outbox.keys, self.allow_private_pictures, self.rich_refusals
+        )
 
     async def attempt(self, chat: str, call: Call, slot: Slot, delivery_id: str) -> Attempt:
         """`call` in `chat` until it succeeds or is refused, or the policy gives up."""

@@ -32,6 +32,7 @@ from storage.locks import holder_name, wait_for
 from storage.outbox import Outbox
 from storage.ratelimit import RateLimiter
 from storage.redis import Outage, backoff
+from storage.refusals import RichRefusals
 from storage.subscribers import Subscribers
 
 log = logging.getLogger("khabar.delivery")
@@ -67,6 +68,8 @@ class Deliverer:
     """Seconds a stopping process gives messages already on their way."""
     allow_private_pictures: bool = False
     """Pictures of photo cards khabar downloads itself may be at private addresses."""
+    rich_refusals: RichRefusals | None = None
+    """The process's rich-message refusals (Services.rich_refusals)."""
     _outage: Outage = field(init=False)
     _gate: Gate = field(init=False)
     _sender: Sender = field(init=False)
@@ -97,6 +100,7 @@ class Deliverer:
             first_backoff=min(FIRST_BACKOFF, self.max_backoff),
             max_backoff=self.max_backoff,
             allow_private_pictures=self.allow_private_pictures,
+            rich_refusals=self.rich_refusals,
         )
         self._sent = Batcher(self.outbox.mark_sent)
         self._done = Batcher(self._finish)

@@ -12,13 +12,15 @@ simulated through the control API, in Python (the `FakeTelegram` methods) or ove
 What the bot did is kept for the tests: the messages per chat, a log of every successful send
 (`send_log`, `max_rate`, `duplicates`), counters. The server is one class in three layers:
 `BotState` (bot/sandbox/state.py: what it knows, the control side), `Rules` (rules.py: chats,
-rates, checks, injected faults) and `FakeTelegram` here (the Bot API's methods); its
-vocabulary (errors, limits, messages, users) is in wire.py.
+rates, checks, injected faults) and `FakeTelegram` here (the Bot API's methods; photos and
+rich messages in media.py, inline results and choosing one in inline.py); its vocabulary
+(errors, limits, messages, users) is in wire.py.
 
 Methods: getMe, getUpdates (long polling, offset, limit, timeout), sendMessage, sendPhoto
 (by URL or file_id, kept as given, or by upload; the caption checked as Telegram does),
 editMessageText, editMessageReplyMarkup, deleteMessage, answerCallbackQuery,
-answerInlineQuery, setMyCommands, getMyCommands, deleteWebhook, setWebhook, getWebhookInfo,
+answerInlineQuery (article and photo results; `choose` plays a user picking one),
+setMyCommands, getMyCommands, deleteWebhook, setWebhook, getWebhookInfo,
 getChatMember, sendChatAction, getFile, close, logOut; and file downloads from
 /file/bot<token>/<file_path>.
 """
@@ -31,6 +33,7 @@ import contextlib
 import functools
 import math
 import time
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import fields
 from typing import Any
@@ -38,13 +41,12 @@ from typing import Any
 from aiohttp import web
 
 from bot.sandbox.formatting import TelegramError, check_message
+from bot.sandbox.inline import answer_inline_query, choose
 from bot.sandbox.media import edit_rich_message, resolve_photo, send_rich_message
 from bot.sandbox.rules import Rules
 from bot.sandbox.wire import (
     MAX_CALLBACK_ANSWER,
     MAX_DOWNLOAD,
-    MAX_INLINE_OFFSET,
-    MAX_INLINE_RESULTS,
     PACED,
     TOKEN,
     TRUE,
@@ -65,8 +67,16 @@ class FakeTelegram(Rules):
         self, limits: Limits | None = None, token: str = TOKEN, *, strict: bool = False
     ) -> None:
         super().__init__(limits, token, strict=strict)
+        self.chosen: dict[int, list[Sent]] = defaultdict(list)
+        """Messages users sent through the bot's inline mode, per chat (bot/sandbox/inline.py)."""
         self._handlers = self._methods()
         self.app = self._build_app()
+
+    async def choose(self, user: User | int, chat_id: int, query_id: str, result_id: str) -> Sent:
+        """A user picks an inline result in a chat: the message Telegram posts there as theirs,
+        "via" the bot (a photo result's picture fetched now); ChoiceFailed when it cannot."""
+        await choose(self, user, chat_id, query_id, result_id)
+        return self.chosen[chat_id][-1]
 
     # The Bot API ----------------------------------------------------------------------------
     def _build_app(self) -> web.Application:
@@ -130,7 +140,7 @@ class FakeTelegram(Rules):
             "editmessagereplymarkup": self._edit_reply_markup,
             "deletemessage": self._delete_message,
             "answercallbackquery": self._answer_callback_query,
-            "answerinlinequery": self._answer_inline_query,
+            "answerinlinequery": functools.partial(answer_inline_query, self),
             "setmycommands": self._set_my_commands,
             "getmycommands": self._get_my_commands,
             "deletewebhook": self._delete_webhook,
@@ -301,45 +311,6 @@ class FakeTelegram(Rules):
         if len(str(params.get("text") or "")) > MAX_CALLBACK_ANSWER:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         self.callback_answers[query_id] = params
-        return True
-
-    async def _answer_inline_query(self, params: dict[str, Any]) -> bool:
-        query_id = str(params.get("inline_query_id") or "")
-        if query_id in self.inline_answers:
-            raise ApiError(
-                400,
-                "Bad Request: query is too old and response timeout expired or query ID is invalid",
-            )
-        results = params.get("results")
-        if not isinstance(results, list):
-            raise ApiError(400, "Bad Request: can't parse inline query results JSON object")
-        if len(results) > MAX_INLINE_RESULTS:
-            raise ApiError(400, "Bad Request: RESULTS_TOO_MUCH")
-        if len(str(params.get("next_offset") or "").encode()) > MAX_INLINE_OFFSET:
-            raise ApiError(400, "Bad Request: NEXT_OFFSET_INVALID")
-        ids = [str(result.get("id")) for result in results]
-        if len(set(ids)) != len(ids):
-            raise ApiError(400, "Bad Request: RESULT_ID_DUPLICATE")
-        for result in results:
-            if not 1 <= len(str(result.get("id") or "").encode()) <= 64:
-                raise ApiError(400, "Bad Request: RESULT_ID_INVALID")
-            content = result.get("input_message_content")
-            if result.get("type") != "article" or not isinstance(content, dict):
-                raise ApiError(400, "Bad Request: only article results are supported here")
-            if not result.get("title"):
-                raise ApiError(400, "Bad Request: RESULT_TITLE_EMPTY")
-            try:
-                check_message(
-                    {
-                        "text": content.get("message_text"),
-                        "parse_mode": content.get("parse_mode"),
-                        "entities": content.get("entities"),
-                    }
-                )
-            except TelegramError as error:
-                raise ApiError(400, str(error)) from None
-            check_markup(result.get("reply_markup"))
-        self.inline_answers[query_id] = params
         return True
 
     async def _set_my_commands(self, params: dict[str, Any]) -> bool:

@@ -64,6 +64,8 @@ class UserMessage:
     reply_markup: dict[str, Any] | None = None
     via_bot: bool = False
     file_name: str | None = None
+    photo: str | None = None
+    """The file_id of the message's photo (an inline photo result chosen)."""
 
 
 class SandboxTelegram(FakeTelegram):
@@ -195,7 +197,7 @@ class SandboxTelegram(FakeTelegram):
                 user=user,
                 message_id=int(message["message_id"]),
                 text=str(message.get("text") or message.get("caption") or ""),
-                entities=list(message.get("entities") or []),
+                entities=list(message.get("entities") or message.get("caption_entities") or []),
                 **extra,
             )
         )
@@ -213,37 +215,20 @@ class SandboxTelegram(FakeTelegram):
         )
         self._write(chat_id, user, message, file_name=file_name)
 
-    async def choose(self, user: User, chat_id: int, query_id: str, result_id: str) -> None:
+    async def choose(self, user: User | int, chat_id: int, query_id: str, result_id: str) -> Sent:
         """The user picks an inline result: it goes into the chat as their message "via" the
-        bot, as Telegram's apps send it (the bot hears of it only in its own private chat)."""
-        answer = self.inline_answers.get(query_id) or {}
-        [result] = [r for r in answer.get("results", []) if str(r.get("id")) == result_id]
-        content = result["input_message_content"]
-        parsed = check_message(
-            {
-                "text": content.get("message_text"),
-                "parse_mode": content.get("parse_mode"),
-                "entities": content.get("entities"),
-            }
+        bot, as Telegram's apps send it (bot/sandbox/inline.py), and the page shows it."""
+        chosen = await super().choose(user, chat_id, query_id, result_id)
+        user = user if isinstance(user, User) else self.people.get(user, User(user))
+        self._write(
+            chat_id,
+            user,
+            chosen.payload,
+            reply_markup=chosen.reply_markup,
+            via_bot=True,
+            photo=chosen.photo,
         )
-        message = self._user_message(user, chat_id, None, None)
-        message["text"] = parsed.text
-        message["via_bot"] = await self._get_me({})
-        if chat_id == user.id:
-            await self._push({"message": message})
-        self.timeline.setdefault(chat_id, []).append(
-            UserMessage(
-                seq=next(self._seq),
-                position=len(self.messages.get(chat_id, [])),
-                user=user,
-                message_id=int(message["message_id"]),
-                text=parsed.text,
-                entities=[vars(entity) for entity in parsed.entities],
-                reply_markup=result.get("reply_markup"),
-                via_bot=True,
-            )
-        )
-        self.touch()
+        return chosen
 
     # The Bot API's methods that change what the page shows ------------------------------------
     def _methods(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
@@ -267,7 +252,7 @@ class SandboxTelegram(FakeTelegram):
 
 
 def _user_view(message: UserMessage) -> dict[str, Any]:
-    return {
+    view = {
         "key": f"u{message.seq}",
         "from": "user",
         "user": {"id": message.user.id, "name": message.user.first_name},
@@ -277,6 +262,9 @@ def _user_view(message: UserMessage) -> dict[str, Any]:
         "via_bot": message.via_bot,
         "file_name": message.file_name,
     }
+    if message.photo is not None:
+        view["photo"] = f"/sandbox/api/file/{message.photo}"
+    return view
 
 
 def _parsed(sent: Sent) -> Parsed:

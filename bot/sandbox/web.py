@@ -12,9 +12,10 @@ CSS and a small script in static/, no build step) and the JSON it talks to.
   answered with the bot's answer to the callback query (its text, alert or not).
 - ``POST /sandbox/api/inline`` ``{user_id, query, offset}``: inline mode as the person types;
   answered with the bot's results.
-- ``POST /sandbox/api/choose`` ``{user_id, chat_id, query_id, result_id}``: a result is sent.
+- ``POST /sandbox/api/choose`` ``{user_id, chat_id, query_id, result_id}``: a result is sent
+  (a photo result as a photo; 400 with Telegram's reason when its picture cannot be had).
 - ``POST /sandbox/api/readers``: one more reader.
-- ``GET /sandbox/api/file/{file_id}``: a picture the bot uploaded.
+- ``GET /sandbox/api/file/{file_id}``: a picture the bot sent (or a reader, inline).
 
 Errors are answered ``{"error": "..."}`` with 400 (what the page sent) or 504 (the bot did not
 answer in time).
@@ -189,7 +190,7 @@ class _Page:
                         "id": str(result.get("id")),
                         "title": result.get("title") or "",
                         "description": result.get("description") or "",
-                        "thumbnail_url": result.get("thumbnail_url"),
+                        "thumbnail_url": _thumbnail(result),
                     }
                     for result in answer.get("results", [])
                 ],
@@ -274,6 +275,15 @@ _PICTURES = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"GIF8", "image/gif"),
 )
+
+
+def _thumbnail(result: dict[str, Any]) -> str | None:
+    """What the page shows beside a result: its thumbnail, or a cached photo's picture."""
+    if result.get("thumbnail_url"):
+        return str(result["thumbnail_url"])
+    if result.get("photo_file_id"):
+        return f"{PAGE_PATH}/api/file/{result['photo_file_id']}"
+    return None
 
 
 def _refused(message: str) -> web.Response:

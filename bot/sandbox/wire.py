@@ -110,7 +110,8 @@ class Limits:
 
 @dataclass
 class Sent:
-    """A message the bot sent (or edited) in a chat, as the fake server keeps it."""
+    """A message the bot sent (or edited) in a chat, as the fake server keeps it; or one a
+    user sent through the bot's inline mode (`FakeTelegram.chosen`)."""
 
     message_id: int
     chat_id: int
