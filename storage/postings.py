@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from bot.news.analysis import commonness, terms
 from bot.news.article import Article
@@ -81,11 +82,21 @@ def impact(weight: Any, length: Any, average_length: float) -> Any:
 
 
 def postings(numbered: Sequence[tuple[int, Document]], average_length: float) -> dict[str, bytes]:
-    """The packed postings of a batch of documents, per term, in document-number order.
+    """The packed postings of a batch of documents, per term, in document-number order."""
+    return indexed(numbered, average_length)[0]
 
-    Vectorized: this runs for every posting of a batch (hundreds of thousands), so the only
-    per-posting Python work is C-level (map, dict.fromkeys); `impact` works on arrays."""
-    numbered = sorted(numbered, key=lambda item: item[0])
+
+def indexed(
+    numbered: Sequence[tuple[int, Document]], average_length: float
+) -> tuple[dict[str, bytes], list[str]]:
+    """What a batch of documents puts in the index: the packed postings per term (in
+    document-number order), and each document's `telling` terms (in the order given).
+
+    Vectorized over the whole batch: this runs for every posting of a batch (hundreds of
+    thousands), so the only per-posting Python work is C-level (map, dict.fromkeys) or the
+    formatting of the telling terms; the rest works on arrays."""
+    if not numbered:
+        return {}, []
     every_term: list[str] = []
     every_weight: list[int] = []
     sizes: list[int] = []
@@ -96,25 +107,66 @@ def postings(numbered: Sequence[tuple[int, Document]], average_length: float) ->
         sizes.append(len(document.weights))
         lengths.append(document.length)
     if not every_term:
-        return {}
+        return {}, ["0"] * len(numbered)
     distinct = list(dict.fromkeys(every_term))
     number_of = {term: index for index, term in enumerate(distinct)}
-    # Ids that fit 16 bits make the stable sort below a radix sort: several times faster.
+    # Ids that fit 16 bits make the stable sorts below radix sorts: several times faster.
     id_type = np.uint16 if len(distinct) <= 1 << 16 else np.int64
     term_ids = np.fromiter(map(number_of.__getitem__, every_term), id_type, len(every_term))
     weights = np.array(every_weight, dtype=np.float64)
-    impacts = impact(weights, np.repeat(np.array(lengths), sizes), average_length)
+    counts = np.array(sizes)
+    telling_of = _tellings(numbered, distinct, term_ids, weights, counts)
+
+    numbers = np.array([number for number, _ in numbered])
+    by_number = np.argsort(numbers, kind="stable")
+    if not np.array_equal(by_number, np.arange(len(numbers))):  # put in number order
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        picked = np.concatenate(
+            [np.arange(starts[i], starts[i] + counts[i]) for i in by_number.tolist()]
+        )
+        term_ids, weights = term_ids[picked], weights[picked]
+        counts, numbers = counts[by_number], numbers[by_number]
+        lengths = [lengths[i] for i in by_number.tolist()]
+    impacts = impact(weights, np.repeat(np.array(lengths), counts), average_length)
     order = np.argsort(term_ids, kind="stable")  # stable: numbers stay ascending in a term
     entries = np.empty(len(order), dtype=POSTING)
-    entries["doc"] = np.repeat(np.array([number for number, _ in numbered]), sizes)[order]
+    entries["doc"] = np.repeat(numbers, counts)[order]
     entries["impact"] = impacts[order]
     ends = np.cumsum(np.bincount(term_ids, minlength=len(distinct))) * POSTING.itemsize
     packed = entries.tobytes()
-    starts = [0, *ends[:-1].tolist()]
-    return {
+    starts_at = [0, *ends[:-1].tolist()]
+    found = {
         term: packed[start:end]
-        for term, start, end in zip(distinct, starts, ends.tolist(), strict=True)
+        for term, start, end in zip(distinct, starts_at, ends.tolist(), strict=True)
     }
+    return found, telling_of
+
+
+def _tellings(
+    numbered: Sequence[tuple[int, Document]],
+    distinct: list[str],
+    term_ids: npt.NDArray[Any],
+    weights: npt.NDArray[np.float64],
+    counts: npt.NDArray[np.int64],
+) -> list[str]:
+    """`telling` of every document of a batch, from the batch's flat arrays (one sort for the
+    whole batch, not one per document)."""
+    rarity = np.fromiter(map(_rarity.__getitem__, distinct), np.float64, len(distinct))
+    keys = weights * rarity[term_ids]
+    owner = np.repeat(np.arange(len(counts)), counts)
+    order = np.lexsort((-keys, owner))  # by document, then most telling; stable for ties
+    first_of = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    kept = order[(np.arange(len(order)) - first_of[owner[order]]) < TELLING]
+    names = [distinct[i] for i in term_ids[kept].tolist()]
+    counts_kept = weights[kept].astype(np.int64).tolist()
+    pairs = [f"{name} {weight}" for name, weight in zip(names, counts_kept, strict=True)]
+    found: list[str] = []
+    at = 0
+    for (_, document), size in zip(numbered, np.minimum(counts, TELLING).tolist(), strict=True):
+        total = sum(document.weights.values())
+        found.append(" ".join([str(total), *pairs[at : at + size]]))
+        at += size
+    return found
 
 
 def telling(document: Document) -> str:
@@ -123,13 +175,7 @@ def telling(document: Document) -> str:
     «میشود», tells little of what the article is about), each with its weight, all separated
     by spaces. Rarity comes from the lexicon, not the index: known when an article is
     analysed, in another process, without Redis."""
-    names = list(document.weights)
-    counts = np.fromiter(document.weights.values(), np.float64, len(names))
-    keys = counts * np.fromiter(map(_rarity.__getitem__, names), np.float64, len(names))
-    top = np.argsort(-keys, kind="stable")[:TELLING] if len(names) else np.zeros(0, np.int64)
-    ranked = [(names[i], int(counts[i])) for i in top.tolist()]
-    total = sum(document.weights.values())
-    return " ".join([str(total), *(f"{term} {weight}" for term, weight in ranked)])
+    return indexed([(0, document)], 1.0)[1][0]
 
 
 class _Rarity(dict[str, float]):

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from itertools import compress
 
 from bot.news.lexicon import lexicon
-from bot.news.persian import ZWNJ, normalize, search_key
+from bot.news.persian import ZWNJ, normalize, search_key, search_words
 
 _STOP_WORDS = """
 و در به از که این را با است برای آن یک تا هم ها های می نمی شد شده شود کرد کرده کند کنند
@@ -125,11 +126,14 @@ def terms(text: str, *, normalized: bool = False) -> list[str]:
     Two neighbouring words that the lexicon writes as one with a half-space («کلان شهر» →
     «کلانشهر», «راه آهن») add that compound too, so a text that spaces a compound is found by
     a query that writes it whole, and the other way round."""
-    words = search_key(text, normalized=normalized).split()
+    words = search_words(text, normalized=normalized)
     stems = list(map(_TERMS.__getitem__, words))  # "" for stop words
     pairs = _compounds()
     found = list(filter(None, stems))
-    found.extend(filter(None, map(pairs.get, zip(words, stems[1:], strict=False))))
+    # Only the few words that begin a compound are looked at with their neighbour (found in
+    # C, by compress and map: this runs for every word of every article indexed).
+    starts = compress(range(len(words) - 1), map(_compound_starts().__contains__, words))
+    found.extend(filter(None, (pairs.get((words[at], stems[at + 1])) for at in starts)))
     return found
 
 
@@ -167,8 +171,18 @@ def _compounds() -> dict[tuple[str, str], str]:
                 and part not in _SUFFIXES
                 for part in parts
             ):
-                pairs[(parts[0], stem(parts[1]))] = stem("".join(parts))
+                key, term = (parts[0], stem(parts[1])), stem("".join(parts))
+                # Two spellings of one key («صاحب‌نظر», «صاحب‌نظران»): the shorter term,
+                # whatever order the lexicon lists them in.
+                if key not in pairs or (len(term), term) < (len(pairs[key]), pairs[key]):
+                    pairs[key] = term
     return pairs
+
+
+@cache
+def _compound_starts() -> frozenset[str]:
+    """The words a compound of `_compounds` begins with."""
+    return frozenset(first for first, _ in _compounds())
 
 
 def query_terms(text: str) -> list[str]:

@@ -79,7 +79,7 @@ def lexicon() -> Lexicon:
                 tags[word] = frozenset(tag_list.split(","))
     verbs = (DATA / "fa_verbs.tsv").read_text(encoding="utf-8")
     half_spaced: dict[str, tuple[str, ...]] = {}
-    for word in zipf.keys() | tags.keys():
+    for word in dict.fromkeys([*zipf, *tags]):  # in the file's order, not a set's (hash seed)
         if ZWNJ in word:
             glued = word.replace(ZWNJ, "")
             half_spaced[glued] = (*half_spaced.get(glued, ()), word)

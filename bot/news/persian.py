@@ -296,6 +296,11 @@ def search_key(text: str, *, normalized: bool = False) -> str:
     `normalized` says the text is already in display form (`normalize`), which has had the
     character clean-up and the joining of spaced forms: they are skipped.
     """
+    return " ".join(search_words(text, normalized=normalized))
+
+
+def search_words(text: str, *, normalized: bool = False) -> list[str]:
+    """`search_key`'s words, as a list (what indexing wants: no joining to split again)."""
     if not normalized:
         text = join_spaced(_clean_characters(text))
     text = unicodedata.normalize("NFC", text)
@@ -308,7 +313,7 @@ def search_key(text: str, *, normalized: bool = False) -> str:
             words.append(word)
         else:
             words.extend(_SEARCH_TOKEN.findall(word))
-    return " ".join(words)
+    return words
 
 
 def _search_change(match: re.Match[str]) -> str:
