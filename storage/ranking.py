@@ -85,9 +85,36 @@ class Ranking:
     """The best document numbers, in order."""
     total: int
     """How many documents match at all."""
+    candidates: npt.NDArray[np.int64]
+    """Every matching document number, ascending."""
     scores: npt.NDArray[np.float64]
+    """Each candidate's score."""
     matched: npt.NDArray[np.uint8]
-    """Per document number: how many of the reader's words it has."""
+    """How many of the reader's words each candidate has."""
+
+    def score_of(self, numbers: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        """The scores of some candidates (numbers among `candidates`)."""
+        return self.scores[np.searchsorted(self.candidates, numbers)]
+
+    def matched_of(self, numbers: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
+        return self.matched[np.searchsorted(self.candidates, numbers)]
+
+
+class Scratch:
+    """Per-document buffers a ranking adds into, kept from one search to the next: a fresh
+    array of N scores for every search (and its copy) was the part of a search that grew with
+    the archive. A ranking puts every entry it touched back to zero before it returns."""
+
+    def __init__(self) -> None:
+        self.scores = np.zeros(0, dtype=np.float64)
+        self.matched = np.zeros(0, dtype=np.uint8)
+
+    def ready(self, size: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint8]]:
+        if len(self.scores) < size:
+            grown = max(size, 2 * len(self.scores))
+            self.scores = np.zeros(grown, dtype=np.float64)
+            self.matched = np.zeros(grown, dtype=np.uint8)
+        return self.scores, self.matched
 
 
 def idf(frequency: int, documents: int) -> float:
@@ -100,23 +127,43 @@ def rank(
     published: npt.NDArray[np.uint32],
     documents: int,
     wanted: int,
+    scratch: Scratch | None = None,
 ) -> Ranking:
     """The best `wanted` live documents by the sum of their words' weighted BM25F scores, the
     newest first among equals. Only documents with one of the reader's words are results."""
     size = len(published)
-    scores = np.zeros(size, dtype=np.float64)
-    matched = np.zeros(size, dtype=np.uint8)
-    for word in words:
-        present, impacts = word.live(live, size)
-        if not len(present):
-            continue
-        frequency = word.frequency(len(present))
-        scale = word.weight * idf(frequency, documents) * (K1 + 1) / IMPACT_LEVELS
-        scores[present] += impacts * scale
-        if word.original:
-            matched[present] += 1
-    candidates = np.flatnonzero(matched)
-    quantized = np.minimum((scores[candidates] * _SCORE_SCALE).astype(np.int64), (1 << 31) - 1)
+    scores, matched = (scratch or Scratch()).ready(size)
+    own: list[npt.NDArray[np.uint32]] = []  # the documents of each of the reader's words
+    others: list[npt.NDArray[np.uint32]] = []  # of words feedback added
+    done = False
+    try:
+        for word in words:
+            present, impacts = word.live(live, size)
+            if not len(present):
+                continue
+            frequency = word.frequency(len(present))
+            scale = word.weight * idf(frequency, documents) * (K1 + 1) / IMPACT_LEVELS
+            scores[present] += impacts * scale
+            if word.original:
+                matched[present] += 1
+                own.append(present)
+            else:
+                others.append(present)
+        # One word: its documents are the candidates, already in order.
+        one = len(own) == 1
+        candidates = own[0].astype(np.int64) if one else np.flatnonzero(matched[:size])
+        found_scores, found_matched = scores[candidates], matched[candidates]
+        done = True
+    finally:
+        # Back to zero for the next search: what the reader's words touched (the candidates)
+        # and what the others did; all of it if something went wrong half way.
+        if done:
+            scores[candidates], matched[candidates] = 0.0, 0
+            for present in others:
+                scores[present] = 0.0
+        else:
+            scores[:], matched[:] = 0.0, 0
+    quantized = np.minimum((found_scores * _SCORE_SCALE).astype(np.int64), (1 << 31) - 1)
     order_key = -((quantized << 32) | published[candidates].astype(np.int64))
     wanted = min(wanted, len(candidates))
     if wanted < len(candidates):
@@ -124,7 +171,7 @@ def rank(
     else:
         top = np.arange(len(candidates))
     top = top[np.argsort(order_key[top], kind="stable")]
-    return Ranking(candidates[top], len(candidates), scores, matched)
+    return Ranking(candidates[top], len(candidates), candidates, found_scores, found_matched)
 
 
 def rerank(
@@ -155,9 +202,9 @@ def rerank(
     quantized = np.minimum((scores * _SCORE_SCALE).astype(np.int64), (1 << 31) - 1)
     order = np.argsort(-((quantized << 32) | published[pool].astype(np.int64)), kind="stable")
     everything = first.scores.copy()
-    everything[pool] = scores
+    everything[np.searchsorted(first.candidates, pool)] = scores
     best = np.concatenate([pool[order], first.best[RERANK_DEPTH:]])[:wanted]
-    return Ranking(best, first.total, everything, first.matched)
+    return Ranking(best, first.total, first.candidates, everything, first.matched)
 
 
 def best_of(

@@ -54,6 +54,7 @@ from storage.postings import POSTING, read_telling
 from storage.ranking import (
     FEEDBACK_DOCUMENTS,
     RERANK_DEPTH,
+    Scratch,
     Word,
     expand,
     rank,
@@ -181,6 +182,7 @@ class SearchIndex:
         default_factory=lambda: np.zeros(0, dtype=bool), repr=False
     )
     _live_for: tuple[int, bytes] = (-1, b"")
+    _scratch: Scratch = field(default_factory=Scratch, repr=False)
     _scripts: dict[str, AsyncScript] = field(init=False, repr=False)
     _read_sha: str = field(init=False, repr=False)
     _complete: Completion = field(init=False, repr=False)
@@ -311,12 +313,12 @@ class SearchIndex:
         quoted = phrases(query)
         wanted = PHRASE_DEPTH if quoted else offset + limit
         depth = wanted if typing else max(wanted, RERANK_DEPTH)
-        ranking = rank(words, live, self._published, documents, depth)
+        ranking = rank(words, live, self._published, documents, depth, self._scratch)
         if not typing and ranking.total > 1:
             # Pseudo-relevance feedback (RM3): the top documents' telling terms reweigh the
             # query and add to it; not while typing, where the words are not all there yet.
             top = ranking.best[:FEEDBACK_DOCUMENTS]
-            model = relevance_model(await self._telling(top), ranking.scores[top].tolist())
+            model = relevance_model(await self._telling(top), ranking.score_of(top).tolist())
             if added := expand(words, model):
                 self._take_postings(added, (await self._read(added))[0])
                 expanded = [*words, *added]
@@ -328,14 +330,17 @@ class SearchIndex:
         if not len(page):
             return Results(total, [])
         ids = await awaited(self.redis.hmget(self.keys.search_ids(), [str(n) for n in page]))
+        scores, matched = ranking.score_of(page).tolist(), ranking.matched_of(page).tolist()
         hits = [
             Hit(
                 article_id=article_id,
-                score=round(float(ranking.scores[number]), 4),
+                score=round(score, 4),
                 published=datetime.fromtimestamp(int(self._published[number]), UTC),
-                matched=int(ranking.matched[number]),
+                matched=words,
             )
-            for number, article_id in zip(page.tolist(), ids, strict=True)
+            for number, article_id, score, words in zip(
+                page.tolist(), ids, scores, matched, strict=True
+            )
             if article_id is not None
         ]
         return Results(total, hits)
