@@ -1,5 +1,5 @@
-"""The `khabar` command (DESIGN.md): parse, card, ingest, search, run, sandbox; one JSON
-object per line where asked."""
+"""The `khabar` command (DESIGN.md): parse, card, ingest, search, reindex, run, sandbox; one
+JSON object per line where asked."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO, TypeVar
 
+from redis.exceptions import RedisError
+
 from bot.config import ConfigError, Settings, load_settings
 from bot.ingest import ProgressBar, ingest
 from bot.news.article import Article
@@ -24,6 +26,7 @@ from bot.news.styles import payloads as styled
 from storage.articles import ArticleStore, Saved
 from storage.keys import Keys
 from storage.redis import StorageUnavailable, connect
+from storage.reindex import BATCH, Progress, Rebuilt, ReindexBusy, Reindexer
 
 log = logging.getLogger("khabar")
 
@@ -86,12 +89,7 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="raw .txt pages, .json / .jsonl Articles, or folders of them",
     )
-    ingest.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="draw a progress bar (default: when stderr is a terminal)",
-    )
+    _progress_option(ingest)
     ingest.set_defaults(command=_ingest)
 
     search = commands.add_parser("search", help="search the stored articles")
@@ -105,6 +103,26 @@ def _parser() -> argparse.ArgumentParser:
         "--limit", type=_positive, default=10, metavar="N", help="at most N results (default 10)"
     )
     search.set_defaults(command=_search)
+
+    rebuild = commands.add_parser(
+        "reindex",
+        help="rebuild the search index from the stored articles",
+        description="Rebuild the whole search index from the stored articles, oldest first: "
+        "after an upgrade whose index format changed, or when search misses articles it "
+        "should find. The articles, their short links and cards stay as they are and "
+        "nothing is posted again. The bot may go on running: its searches see a partial "
+        "index until the rebuild ends (the oldest articles come back first), and what it "
+        "saves meanwhile is indexed once.",
+    )
+    rebuild.add_argument(
+        "--batch",
+        type=_positive,
+        default=BATCH,
+        metavar="N",
+        help=f"articles analysed and written at a time (default {BATCH})",
+    )
+    _progress_option(rebuild)
+    rebuild.set_defaults(command=_reindex)
 
     run = commands.add_parser("run", help="the bot: Telegram updates (long polling)")
     run.add_argument(
@@ -203,6 +221,20 @@ class _ProxyPages(logging.Filter):
         return True
 
 
+def _progress_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="draw a progress bar (default: when stderr is a terminal)",
+    )
+
+
+def _progress_bar(args: argparse.Namespace) -> ProgressBar | None:
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    return ProgressBar(sys.stderr) if show else None
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -245,8 +277,7 @@ def _card(args: argparse.Namespace) -> int:
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    show = sys.stderr.isatty() if args.progress is None else args.progress
-    bar = ProgressBar(sys.stderr) if show else None
+    bar = _progress_bar(args)
 
     def skipped(error: ParseError) -> None:
         if bar:
@@ -293,6 +324,42 @@ def _search(args: argparse.Namespace) -> int:
             )
         else:
             print(f"{number:>3}. {article.title}  [{article.id}, {published or '-'}, {hit.score}]")
+    return EXIT_OK
+
+
+def _reindex(args: argparse.Namespace) -> int:
+    bar = _progress_bar(args)
+
+    def draw(progress: Progress) -> None:
+        if bar:
+            text = f"{progress.done}/{progress.total} articles, {progress.rate:,.0f} articles/s"
+            bar.show(progress.done, progress.total, progress.now, text)
+
+    try:
+        rebuilt: Rebuilt = _with_store(
+            lambda store: Reindexer(store, args.batch, on_progress=draw).run()
+        )
+    except ReindexBusy as error:
+        print(f"khabar: {error}", file=sys.stderr)
+        return EXIT_SOME_FAILED
+    except RedisError as error:
+        if bar:
+            bar.close()
+        print(
+            f"khabar: Redis failed during the reindex ({error}); searches see a partial "
+            "index until `khabar reindex` runs again to the end",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if bar:
+        bar.close()
+    meanwhile = f"; {rebuilt.left} saved or removed meanwhile" if rebuilt.left else ""
+    print(
+        f"khabar: reindexed {rebuilt.indexed} articles in {rebuilt.seconds:.1f} s, "
+        f"{rebuilt.rate:,.0f} articles/s ({rebuilt.dropped} terms of the old index "
+        f"dropped{meanwhile})",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 

@@ -306,16 +306,22 @@ class ProgressBar:
         self._drawn_at = -1.0
 
     def draw(self, progress: Progress) -> None:
-        finished = progress.done_files == progress.total_files
-        if not finished and progress.now - self._drawn_at < self.INTERVAL:
-            return
-        self._drawn_at = progress.now
-        filled = self.WIDTH * progress.done_files // max(progress.total_files, 1)
-        bar = "#" * filled + "." * (self.WIDTH - filled)
-        self.stream.write(
-            f"\r[{bar}] {progress.done_files}/{progress.total_files} files, "
-            f"{progress.articles} articles, {progress.rate:,.0f} articles/s"
+        self.show(
+            progress.done_files,
+            progress.total_files,
+            progress.now,
+            f"{progress.done_files}/{progress.total_files} files, "
+            f"{progress.articles} articles, {progress.rate:,.0f} articles/s",
         )
+
+    def show(self, done: int, total: int, now: float, text: str) -> None:
+        """The bar at `done` of `total`, then `text`; `now` in seconds (any clock)."""
+        if done != total and now - self._drawn_at < self.INTERVAL:
+            return
+        self._drawn_at = now
+        filled = self.WIDTH * done // max(total, 1)
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        self.stream.write(f"\r[{bar}] {text}")
         self.stream.flush()
 
     def note(self, text: str) -> None:

@@ -75,9 +75,10 @@ def published_timestamp(article: Article, now: datetime) -> float:
 # KEYS: latest, search ids, search dead, index stats, search terms, then per article: article,
 # card.
 
-# The article's old search document (number and length in `old`) stops being live.
+# The article's old search document (number and length in `old`) stops being live; one the
+# index no longer has (a reindex dropped it, storage/reindex.py) is no longer counted.
 _RETIRE_OLD = """
-    if old[1] then
+    if old[1] and redis.call('HEXISTS', KEYS[2], old[1]) == 1 then
         redis.call('SETBIT', KEYS[3], old[1], 1)
         redis.call('HDEL', KEYS[2], old[1])
         redis.call('HDEL', KEYS[5], old[1])

@@ -87,6 +87,11 @@ class Keys:
         """Hash: next (last document number given), documents, length (sum of lengths)."""
         return self._key("idx-stats")
 
+    def reindexer(self) -> str:
+        """String: the process rebuilding the search index (`khabar reindex`, a lease), so
+        that two rebuilds never overlap."""
+        return self._key("lease", "reindex")
+
     # Conversations (storage/sessions.py) -----------------------------------------------------
     def saved_query(self, query_id: str) -> str:
         """String: a search query behind paging buttons."""

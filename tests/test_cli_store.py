@@ -1,9 +1,16 @@
-"""`khabar ingest` and `khabar search` against the real Redis (a key prefix per test)."""
+"""`khabar ingest`, `khabar search` and `khabar reindex` against the real Redis (a key prefix per
+test)."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
+import os
+import re
 import shutil
+import signal
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +21,9 @@ import redis
 from bot.cli import main
 from bot.ingest import MAX_KEY_POINTS
 from bot.news.article import Article
-from tests.conftest import ARTICLES
+from storage.keys import Keys
+from tests.conftest import ARTICLES, FIXTURES
+from tests.support.cluster import OwnRedis
 from tests.support.storage_fixtures import TEST_REDIS_URL, snapshot_now
 
 
@@ -141,3 +150,93 @@ def test_a_fresh_install_keeps_an_archive_of_any_age(
     monkeypatch.delenv("KHABAR_RETENTION_DAYS")
     _, _, err = run(capsys, "ingest", *ARTICLES)
     assert "3 stored" in err and "retention" not in err
+
+
+REALNEWS = sorted((FIXTURES / "realnews" / "pages").glob("*.txt"))
+QUERIES = ["تهران", "شورای شهر", "آلودگی هوا", "مترو"]
+
+
+def searches(capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
+    return {query: run(capsys, "search", "--json", "--limit", "20", query)[1] for query in QUERIES}
+
+
+def test_reindex_rebuilds_a_lost_index_and_search_finds_what_it_did(
+    capsys: pytest.CaptureFixture[str], prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KHABAR_RETENTION_DAYS")  # the real news is of 2002-2007
+    run(capsys, "ingest", *ARTICLES, *REALNEWS)
+    before = searches(capsys)
+    keys = Keys(prefix)
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    announced = client.xlen(keys.new_articles())
+    for key in client.scan_iter(match=f"{prefix}:idx*", count=1000):
+        client.delete(key)
+    assert run(capsys, "search", "تهران")[1] == ""
+
+    code, out, err = run(capsys, "reindex", "--progress")
+    assert (code, out) == (0, "")
+    assert "[##############################] 59/59 articles" in err
+    summary = err.splitlines()[-1]
+    assert re.fullmatch(
+        r"khabar: reindexed 59 articles in [\d.]+ s, [\d,]+ articles/s \(.*\)", summary
+    )
+    assert searches(capsys) == before and all(before.values())
+    assert client.xlen(keys.new_articles()) == announced, "nothing posted again"
+    code, _, _ = run(capsys, "reindex")
+    assert code == 0 and searches(capsys) == before
+    client.close()
+
+
+def test_reindex_says_what_it_does_in_english(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["reindex", "--help"])
+    out, _ = capsys.readouterr()
+    assert "Rebuild the whole search index from the stored articles" in out
+    assert "partial" in out and "--batch N" in out
+
+
+class RedisGoesAway(io.StringIO):
+    """stderr that stops the Redis server when the progress bar is first drawn: the old index
+    dropped, nothing rebuilt yet."""
+
+    def __init__(self, server: OwnRedis) -> None:
+        super().__init__()
+        self.server = server
+
+    def write(self, text: str) -> int:
+        if " articles/s" in text and self.server.process and self.server.process.returncode is None:
+            os.kill(self.server.process.pid, signal.SIGKILL)
+        return super().write(text)
+
+
+@pytest.mark.slow  # a Redis server of its own, and a lock that must expire
+async def test_reindex_when_redis_goes_away_fails_in_one_line_and_completes_when_run_again(
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    own = OwnRedis()
+    await own.start()
+    monkeypatch.setenv("KHABAR_REDIS_URL", own.url)
+    monkeypatch.delenv("KHABAR_RETENTION_DAYS")
+    try:
+        await asyncio.to_thread(run, capsys, "ingest", *ARTICLES, *REALNEWS)
+        captured, stderr = sys.stderr, RedisGoesAway(own)
+        monkeypatch.setattr(sys, "stderr", stderr)
+        code = await asyncio.to_thread(main, ["reindex", "--progress"])
+        monkeypatch.setattr(sys, "stderr", captured)
+        last = stderr.getvalue().splitlines()[-1]
+        assert code == 2 and "Traceback" not in stderr.getvalue()
+        assert last.startswith("khabar: Redis failed during the reindex (")
+        assert last.endswith("until `khabar reindex` runs again to the end")
+
+        await own.process.wait()  # type: ignore[union-attr]
+        await own.start()  # with its data, the lock of the run that failed too
+        code, _, err = await asyncio.to_thread(run, capsys, "reindex")
+        assert code == 0 and "reindexed 59 articles" in err
+        assert "another reindex holds the lock; waiting" in caplog.text
+        _, out, _ = await asyncio.to_thread(run, capsys, "search", "--json", "تهران")
+        assert len(out.splitlines()) == 10
+    finally:
+        await own.close()
