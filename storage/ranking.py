@@ -216,6 +216,11 @@ def best_of(
         return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint8)
     if len(found) == 1:
         numbers, impacts = found[0]["doc"], found[0]["impact"]
+        if len(numbers) > 1 and not (numbers[1:] > numbers[:-1]).all():
+            # Two saves that reserved their numbers in one order and appended in the other
+            # (a bot's save during a bulk ingest): ranking wants number order.
+            order = np.argsort(numbers, kind="stable")
+            numbers, impacts = numbers[order], impacts[order]
         if not len(numbers) or numbers[-1] < size:  # in number order: the last is the largest
             return numbers, impacts
         inside = numbers < size

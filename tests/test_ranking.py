@@ -63,3 +63,19 @@ def test_a_search_that_fails_half_way_leaves_the_scratch_clean() -> None:
         ranked([word([1, 5, 9]), broken], scratch)
     assert not scratch.scores.any() and not scratch.matched.any()
     assert same(ranked([word([1, 5, 9])], scratch), ranked([word([1, 5, 9])], None))
+
+
+def test_postings_appended_out_of_number_order_rank_as_in_order() -> None:
+    """Two saves that reserved their numbers in one order and appended in the other."""
+    ordered = word([3, 40, 41, 900, 2_000, 4_999])
+    shuffled = word([3, 40, 41, 900, 2_000, 4_999])
+    shuffled.found = [np.concatenate([shuffled.found[0][3:], shuffled.found[0][:3]])]
+    scratch = Scratch()
+    for words in ([shuffled], [shuffled, word([41, 7])]):
+        fresh = [ordered] if len(words) == 1 else [ordered, word([41, 7])]
+        for item in (*words, *fresh):
+            item._live = None
+        assert same(ranked(words, scratch), ranked(fresh, None))
+    beyond = word([3, 40])
+    beyond.found = [np.concatenate([word([SIZE + 5]).found[0], beyond.found[0]])]
+    assert ranked([beyond], scratch).total == 2, "a number this process has no date for yet"
