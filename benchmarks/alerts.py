@@ -49,6 +49,7 @@ from storage.alerts import COMMON_ZIPF, AlertStore  # noqa: E402
 from storage.articles import ArticleStore  # noqa: E402
 from storage.keys import Keys  # noqa: E402
 from storage.outbox import Outbox  # noqa: E402
+from storage.ratelimit import BOT_BUDGET  # noqa: E402
 from storage.redis import connect  # noqa: E402
 
 LOAD_BATCH = 2_000
@@ -220,7 +221,8 @@ async def deliver(chats: int) -> None:
         sent = len(telegram.send_log)
     print(
         f"delivery: one article to {chats:,} chats by their alerts in {took:5.1f} s "
-        f"({sent:,} messages, {sent / took:4.1f} messages/s; the bot's budget is 28/s), "
+        f"({sent:,} messages, {sent / took:4.1f} messages/s; "
+        f"the bot's budget is {BOT_BUDGET:g}/s), "
         f"{telegram.rate_limited} × 429, {len(telegram.duplicates())} chats with a duplicate"
     )
 

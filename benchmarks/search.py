@@ -275,7 +275,7 @@ async def run(n: int, queries: int, url: str, analysers: int, fts5: bool) -> dic
                 p99 = percentile(fts5_times, 99)
                 line += (
                     f"  |  FTS5 p50 {percentile(fts5_times, 50):6.2f} ms  p99 {p99:6.2f} ms"
-                    f"  (khabar p99 {percentile(index_times, 99) / p99:.2f}× FTS5's)"
+                    f"  (khabar p99 {percentile(index_times, 99) / p99:.3f}× FTS5's)"
                 )
             print(line)
             p99s[label] = percentile(index_times, 99)
