@@ -330,6 +330,12 @@ def line(label: str, result: Result) -> str:
     )
 
 
+def share_of_telegram(result: Result) -> str:
+    """The cards delivered as a share of Telegram's 30/s, and the sends when chats blocked."""
+    sends = f" ({100 * result.sends / 30:.1f}% in sends)" if result.blocked else ""
+    return f"; {100 * result.rate / 30:.1f}% of 30/s{sends}"
+
+
 async def run(args: argparse.Namespace) -> None:
     if args.enqueue:
         snapshot, filled = await enqueue(args.redis, args.enqueue)
@@ -356,8 +362,7 @@ async def run(args: argparse.Namespace) -> None:
             label = f"free limits, KHABAR_BROADCAST_RATE={args.rate:g}, {args.free:,} chats"
             print(
                 line(f"{label}, {processes} process(es)", result)
-                + f"; {100 * result.rate / 30:.1f}% of 30/s"
-                + (f" ({100 * result.sends / 30:.1f}% in sends)" if result.blocked else "")
+                + share_of_telegram(result)
                 + f", {100 * result.sends / min(args.rate, BOT_BUDGET):.1f}% of the rate used"
             )
         if args.free and args.photo:
@@ -376,8 +381,7 @@ async def run(args: argparse.Namespace) -> None:
                 line(
                     f"photo card, free limits, {args.free:,} chats, {processes} process(es)", result
                 )
-                + f"; {100 * result.rate / 30:.1f}% of 30/s"
-                + (f" ({100 * result.sends / 30:.1f}% in sends)" if result.blocked else "")
+                + share_of_telegram(result)
                 + f"; the picture fetched {fetched} time(s)"
             )
     if args.paid:

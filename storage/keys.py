@@ -76,7 +76,7 @@ class Keys:
 
     def search_terms(self) -> str:
         """Hash: live document number → its most telling terms with their weights (the
-        document's share of pseudo-relevance feedback), storage/postings.py `telling`."""
+        document's share of pseudo-relevance feedback), storage/postings.py `_tellings`."""
         return self._key("idx-terms")
 
     def vocabulary(self) -> str:

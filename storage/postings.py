@@ -29,7 +29,7 @@ SUMMARY_WEIGHT = 3
 BODY_WEIGHT = 2
 IMPACT_LEVELS = 255
 TELLING = 60
-"""Terms a document keeps for pseudo-relevance feedback (see `telling`)."""
+"""Terms a document keeps for pseudo-relevance feedback (see `_tellings`)."""
 RAREST = 8.0
 """Above the Zipf frequency of any word: a term's rarity is RAREST less its commonness."""
 UNKNOWN = 3.0
@@ -90,92 +90,79 @@ def indexed(
     numbered: Sequence[tuple[int, Document]], average_length: float
 ) -> tuple[dict[str, bytes], list[str]]:
     """What a batch of documents puts in the index: the packed postings per term (in
-    document-number order), and each document's `telling` terms (in the order given).
+    document-number order), and each document's telling terms (see `_tellings`; in the
+    order given).
 
     Vectorized over the whole batch: this runs for every posting of a batch (hundreds of
     thousands), so the only per-posting Python work is C-level (map, dict.fromkeys) or the
     formatting of the telling terms; the rest works on arrays."""
-    if not numbered:
-        return {}, []
+    given = sorted(range(len(numbered)), key=lambda place: numbered[place][0])
+    documents = [numbered[place][1] for place in given]  # in number order from here on
     every_term: list[str] = []
     every_weight: list[int] = []
-    sizes: list[int] = []
-    lengths: list[int] = []
-    for _, document in numbered:
+    for document in documents:
         every_term.extend(document.weights.keys())
         every_weight.extend(document.weights.values())
-        sizes.append(len(document.weights))
-        lengths.append(document.length)
-    if not every_term:
-        return {}, ["0"] * len(numbered)
     distinct = list(dict.fromkeys(every_term))
     number_of = {term: index for index, term in enumerate(distinct)}
     # Ids that fit 16 bits make the stable sorts below radix sorts: several times faster.
     id_type = np.uint16 if len(distinct) <= 1 << 16 else np.int64
     term_ids = np.fromiter(map(number_of.__getitem__, every_term), id_type, len(every_term))
     weights = np.array(every_weight, dtype=np.float64)
-    counts = np.array(sizes)
-    telling_of = _tellings(numbered, distinct, term_ids, weights, counts)
+    counts = np.array([len(document.weights) for document in documents], dtype=np.int64)
 
-    numbers = np.array([number for number, _ in numbered])
-    by_number = np.argsort(numbers, kind="stable")
-    if not np.array_equal(by_number, np.arange(len(numbers))):  # put in number order
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        picked = np.concatenate(
-            [np.arange(starts[i], starts[i] + counts[i]) for i in by_number.tolist()]
-        )
-        term_ids, weights = term_ids[picked], weights[picked]
-        counts, numbers = counts[by_number], numbers[by_number]
-        lengths = [lengths[i] for i in by_number.tolist()]
-    impacts = impact(weights, np.repeat(np.array(lengths), counts), average_length)
+    tellings = [""] * len(numbered)
+    for place, text in zip(
+        given, _tellings(documents, distinct, term_ids, weights, counts), strict=True
+    ):
+        tellings[place] = text
+    if not every_term:
+        return {}, tellings
+    lengths = np.array([document.length for document in documents])
+    impacts = impact(weights, np.repeat(lengths, counts), average_length)
     order = np.argsort(term_ids, kind="stable")  # stable: numbers stay ascending in a term
     entries = np.empty(len(order), dtype=POSTING)
-    entries["doc"] = np.repeat(numbers, counts)[order]
+    entries["doc"] = np.repeat(np.array([numbered[place][0] for place in given]), counts)[order]
     entries["impact"] = impacts[order]
     ends = np.cumsum(np.bincount(term_ids, minlength=len(distinct))) * POSTING.itemsize
     packed = entries.tobytes()
-    starts_at = [0, *ends[:-1].tolist()]
+    starts = [0, *ends[:-1].tolist()]
     found = {
         term: packed[start:end]
-        for term, start, end in zip(distinct, starts_at, ends.tolist(), strict=True)
+        for term, start, end in zip(distinct, starts, ends.tolist(), strict=True)
     }
-    return found, telling_of
+    return found, tellings
 
 
 def _tellings(
-    numbered: Sequence[tuple[int, Document]],
+    documents: Sequence[Document],
     distinct: list[str],
     term_ids: npt.NDArray[Any],
     weights: npt.NDArray[np.float64],
     counts: npt.NDArray[np.int64],
 ) -> list[str]:
-    """`telling` of every document of a batch, from the batch's flat arrays (one sort for the
-    whole batch, not one per document)."""
+    """Each document's share of pseudo-relevance feedback, as kept in Redis: its total weight,
+    then its TELLING terms with the most weight × rarity (a term common in Persian at large,
+    «میشود», tells little of what the article is about), each with its weight, all separated
+    by spaces. Rarity comes from the lexicon, not the index: known when an article is
+    analysed, in another process, without Redis. From the batch's flat arrays: one sort for
+    the whole batch, not one per document."""
     rarity = np.fromiter(map(_rarity.__getitem__, distinct), np.float64, len(distinct))
     keys = weights * rarity[term_ids]
     owner = np.repeat(np.arange(len(counts)), counts)
     order = np.lexsort((-keys, owner))  # by document, then most telling; stable for ties
-    first_of = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    first_of = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     kept = order[(np.arange(len(order)) - first_of[owner[order]]) < TELLING]
     names = [distinct[i] for i in term_ids[kept].tolist()]
     counts_kept = weights[kept].astype(np.int64).tolist()
     pairs = [f"{name} {weight}" for name, weight in zip(names, counts_kept, strict=True)]
     found: list[str] = []
     at = 0
-    for (_, document), size in zip(numbered, np.minimum(counts, TELLING).tolist(), strict=True):
+    for document, size in zip(documents, np.minimum(counts, TELLING).tolist(), strict=True):
         total = sum(document.weights.values())
         found.append(" ".join([str(total), *pairs[at : at + size]]))
         at += size
     return found
-
-
-def telling(document: Document) -> str:
-    """The document's share of pseudo-relevance feedback, as kept in Redis: its total weight,
-    then its TELLING terms with the most weight × rarity (a term common in Persian at large,
-    «میشود», tells little of what the article is about), each with its weight, all separated
-    by spaces. Rarity comes from the lexicon, not the index: known when an article is
-    analysed, in another process, without Redis."""
-    return indexed([(0, document)], 1.0)[1][0]
 
 
 class _Rarity(dict[str, float]):
@@ -195,6 +182,6 @@ _rarity = _Rarity()
 
 
 def read_telling(text: str) -> tuple[dict[str, float], float]:
-    """`telling`'s terms and weights, and the document's total weight."""
+    """`_tellings`' terms and weights, and the document's total weight."""
     parts = text.split(" ")
     return dict(zip(parts[1::2], map(float, parts[2::2]), strict=True)), float(parts[0])

@@ -241,7 +241,7 @@ def relevance_model(
     """RM1 from the first pass's top documents: p(t|R) = Σ p(t|d)·p(d|R), where p(t|d) is
     the term's share of the document's weight and p(d|R) goes with the document's score
     squared (the best documents speak loudest). `vectors`: each document's telling terms
-    with their weights, and its total weight (storage/postings.py `telling`)."""
+    with their weights, and its total weight (storage/postings.py `_tellings`)."""
     weights = [max(score, 0.0) ** DOCUMENT_POWER for score in scores]
     total = sum(weights)
     model: dict[str, float] = {}

@@ -17,7 +17,7 @@ Keys (names in storage/keys.py):
 - search_dead: a bitmap of document numbers no longer live (replaced or removed).
 - search_ids: hash, document number → article id, for the live documents.
 - search_terms: hash, document number → its most telling terms (storage/postings.py
-  `telling`), for feedback; dropped with the document.
+  `_tellings`), for feedback; dropped with the document.
 - index_stats: hash: next (last number handed out), documents, length (for the average
   document length).
 - search_dirty: hash, term → dead postings it still holds; `compact` rewrites those strings.
@@ -237,7 +237,8 @@ class SearchIndex:
             await script(keys=[self.keys.vocabulary()], args=args, client=pipe)
 
     def describe(self, pipe: Pipeline, first: int, telling: Sequence[str]) -> None:
-        """Queue the feedback terms of documents numbered from `first` on (see `telling`)."""
+        """Queue the feedback terms of documents numbered from `first` on (see
+        storage/postings.py `_tellings`)."""
         if telling:
             mapping = {str(number): text for number, text in enumerate(telling, first)}
             pipe.hset(self.keys.search_terms(), mapping=mapping)
